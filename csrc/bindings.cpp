@@ -1,0 +1,84 @@
+// Copyright © 2026 mlx-cosine-decay authors.
+//
+// The Python module: bindings only. Validation lives in the C++ ops.
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/variant.h>
+
+#include "mlx_cosine_decay/cosine_decay.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+namespace mx = mlx::core;
+namespace cd = mlx_cosine_decay;
+
+NB_MODULE(_ext, m) {
+  m.doc() = "The CosineDecay MLX primitive (private: use mlx_cosine_decay).";
+
+  m.def(
+      "cosine_decay",
+      nb::overload_cast<
+          const mx::array&, double, int64_t, double, mx::StreamOrDevice>(
+          &cd::cosine_decay),
+      "step"_a,
+      "init"_a,
+      "decay_steps"_a,
+      "end"_a = 0.0,
+      nb::kw_only(),
+      "stream"_a = nb::none(),
+      "The schedule at `step` as one CosineDecay node (scalar parameters).");
+  m.def(
+      "cosine_decay",
+      nb::overload_cast<
+          const mx::array&,
+          const mx::array&,
+          const mx::array&,
+          const mx::array&,
+          mx::StreamOrDevice>(&cd::cosine_decay),
+      "step"_a,
+      "init"_a,
+      "decay_steps"_a,
+      "end"_a,
+      nb::kw_only(),
+      "stream"_a = nb::none(),
+      "The schedule at `step` with array parameters (broadcast).");
+  m.def(
+      "cosine_decay_values",
+      &cd::cosine_decay_values,
+      "init"_a,
+      "decay_steps"_a,
+      "end"_a,
+      "num_steps"_a,
+      "start"_a = 0,
+      nb::kw_only(),
+      "stream"_a = nb::none(),
+      "The schedule at steps start .. start + num_steps - 1, generated in "
+      "the kernel: shape params + (num_steps,).");
+
+  nb::class_<cd::Schedule>(m, "Schedule")
+      .def(nb::init<double, int64_t, double>(), "init"_a, "decay_steps"_a, "end"_a)
+      .def(
+          nb::init<mx::array, mx::array, mx::array>(),
+          "init"_a,
+          "decay_steps"_a,
+          "end"_a)
+      .def(
+          "__call__",
+          &cd::Schedule::operator(),
+          "step"_a,
+          nb::kw_only(),
+          "stream"_a = nb::none())
+      .def(
+          "values",
+          &cd::Schedule::values,
+          "num_steps"_a,
+          "start"_a = 0,
+          nb::kw_only(),
+          "stream"_a = nb::none());
+
+  m.def("set_num_threads", &cd::set_num_threads, "n"_a);
+  m.def("num_threads", &cd::num_threads);
+  m.def("cpu_isa", &cd::cpu_isa);
+}

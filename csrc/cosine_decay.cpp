@@ -1,0 +1,341 @@
+// Copyright © 2026 mlx-cosine-decay authors.
+//
+// The ops (validation, dtype promotion, graph nodes), the Schedule value and
+// the transforms of the CosineDecay primitive. Evaluation lives in cpu/ and
+// metal/.
+
+#include "mlx_cosine_decay/cosine_decay.h"
+
+#include <numbers>
+#include <sstream>
+#include <stdexcept>
+
+#include "mlx/backend/metal/metal.h"
+#include "mlx/ops.h"
+
+namespace mlx_cosine_decay {
+
+namespace {
+
+constexpr int64_t max_decay_steps = int64_t{1} << 62; // 2 D fits int64
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::invalid_argument("[cosine_decay] " + what);
+}
+
+template <typename T>
+std::string str(const T& x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
+void check_decay_steps(int64_t decay_steps) {
+  if (decay_steps < 1) {
+    fail("decay_steps must be greater than 0, but got " + str(decay_steps) + ".");
+  }
+  if (decay_steps > max_decay_steps) {
+    fail("decay_steps must be at most 2**62, but got " + str(decay_steps) + ".");
+  }
+}
+
+void check_real(const mx::array& a, const char* name) {
+  if (mx::issubdtype(a.dtype(), mx::complexfloating)) {
+    fail(std::string(name) + " must have a real dtype, but got " + str(a.dtype()) + ".");
+  }
+}
+
+// Where MLX's GPU is not Metal (CUDA, or none), the op runs on the CPU.
+mx::Stream resolve_stream(mx::StreamOrDevice s) {
+  auto stream = mx::to_stream(s);
+  if (stream.device == mx::Device::gpu && !mx::metal::is_available()) {
+    return mx::default_stream(mx::Device::cpu);
+  }
+  return stream;
+}
+
+// The dtype of the decay fraction: the steps' own floating dtype, float32
+// for integer and bool steps (as mlx.optimizers.cosine_decay).
+mx::Dtype decay_dtype(const mx::array& step) {
+  return mx::issubdtype(step.dtype(), mx::floating) ? step.dtype() : mx::float32;
+}
+
+mx::array array_params_node(
+    std::optional<mx::array> step,
+    const mx::array& init,
+    const mx::array& decay_steps,
+    const mx::array& end,
+    mx::Dtype out_dtype,
+    int64_t start,
+    mx::Stream stream) {
+  std::vector<mx::array> inputs;
+  if (step) {
+    inputs.push_back(*step);
+  }
+  inputs.push_back(mx::astype(init, out_dtype, stream));
+  inputs.push_back(mx::astype(end, out_dtype, stream));
+  inputs.push_back(mx::astype(decay_steps, mx::int64, stream));
+  inputs = mx::broadcast_arrays(inputs, stream);
+  auto shape = inputs[0].shape();
+  return mx::array(
+      std::move(shape),
+      out_dtype,
+      std::make_shared<CosineDecay>(
+          stream, 0.0, 0.0, 1, /* array_params */ true, !step, start),
+      std::move(inputs));
+}
+
+void check_params(
+    const mx::array& init,
+    const mx::array& decay_steps,
+    const mx::array& end) {
+  check_real(init, "init");
+  check_real(end, "end");
+  if (!mx::issubdtype(decay_steps.dtype(), mx::integer)) {
+    fail("decay_steps must have an integer dtype, but got " +
+         str(decay_steps.dtype()) + ".");
+  }
+}
+
+} // namespace
+
+mx::array cosine_decay(
+    const mx::array& step,
+    double init,
+    int64_t decay_steps,
+    double end,
+    mx::StreamOrDevice s) {
+  check_decay_steps(decay_steps);
+  check_real(step, "step");
+  auto stream = resolve_stream(s);
+  return mx::array(
+      step.shape(),
+      decay_dtype(step),
+      std::make_shared<CosineDecay>(
+          stream, init, end, decay_steps, false, false, 0),
+      {step});
+}
+
+mx::array cosine_decay(
+    const mx::array& step,
+    const mx::array& init,
+    const mx::array& decay_steps,
+    const mx::array& end,
+    mx::StreamOrDevice s) {
+  check_real(step, "step");
+  check_params(init, decay_steps, end);
+  auto out_dtype = mx::promote_types(
+      decay_dtype(step), mx::promote_types(init.dtype(), end.dtype()));
+  return array_params_node(
+      step, init, decay_steps, end, out_dtype, 0, resolve_stream(s));
+}
+
+mx::array cosine_decay_values(
+    const mx::array& init,
+    const mx::array& decay_steps,
+    const mx::array& end,
+    int64_t num_steps,
+    int64_t start,
+    mx::StreamOrDevice s) {
+  check_params(init, decay_steps, end);
+  if (num_steps < 0) {
+    fail("num_steps must be non-negative, but got " + str(num_steps) + ".");
+  }
+  if (start > std::numeric_limits<int64_t>::max() - num_steps) {
+    fail("start + num_steps must fit in int64.");
+  }
+  auto stream = resolve_stream(s);
+  auto out_dtype = mx::promote_types(
+      mx::float32, mx::promote_types(init.dtype(), end.dtype()));
+  // The parameters get a trailing axis of length num_steps (stride 0); the
+  // kernel generates the step from the position along it.
+  auto param_shape = mx::broadcast_shapes(
+      mx::broadcast_shapes(init.shape(), decay_steps.shape()), end.shape());
+  auto shape = param_shape;
+  shape.push_back(num_steps);
+  auto expand = [&](const mx::array& p) {
+    return mx::broadcast_to(
+        mx::expand_dims(mx::broadcast_to(p, param_shape, stream), -1, stream),
+        shape,
+        stream);
+  };
+  return array_params_node(
+      std::nullopt,
+      expand(init),
+      expand(decay_steps),
+      expand(end),
+      out_dtype,
+      start,
+      stream);
+}
+
+// Schedule
+
+Schedule::Schedule(double init, int64_t decay_steps, double end)
+    : scalars_(Scalars{init, decay_steps, end}) {
+  check_decay_steps(decay_steps);
+}
+
+Schedule::Schedule(mx::array init, mx::array decay_steps, mx::array end)
+    : init_(std::move(init)),
+      decay_steps_(std::move(decay_steps)),
+      end_(std::move(end)) {
+  check_params(*init_, *decay_steps_, *end_);
+  if (decay_steps_->size() > 0) {
+    auto lo = mx::min(*decay_steps_).item<int64_t>();
+    auto hi = mx::max(*decay_steps_).item<int64_t>();
+    check_decay_steps(lo);
+    check_decay_steps(hi);
+  }
+}
+
+mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
+    const {
+  if (scalars_) {
+    return cosine_decay(
+        step, scalars_->init, scalars_->decay_steps, scalars_->end, s);
+  }
+  return cosine_decay(step, *init_, *decay_steps_, *end_, s);
+}
+
+mx::array Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice s)
+    const {
+  return cosine_decay_values(init(), decay_steps(), end(), num_steps, start, s);
+}
+
+mx::array Schedule::init() const {
+  return scalars_ ? mx::array(static_cast<float>(scalars_->init)) : *init_;
+}
+mx::array Schedule::decay_steps() const {
+  return scalars_ ? mx::array(scalars_->decay_steps, mx::int64) : *decay_steps_;
+}
+mx::array Schedule::end() const {
+  return scalars_ ? mx::array(static_cast<float>(scalars_->end)) : *end_;
+}
+
+// Transforms
+
+bool CosineDecay::is_equivalent(const mx::Primitive& other) const {
+  auto& o = static_cast<const CosineDecay&>(other);
+  return init_ == o.init_ && end_ == o.end_ &&
+      decay_steps_ == o.decay_steps_ && array_params_ == o.array_params_ &&
+      generated_ == o.generated_ && start_ == o.start_;
+}
+
+std::vector<mx::Shape> CosineDecay::output_shapes(
+    const std::vector<mx::array>& inputs) {
+  return {inputs[0].shape()}; // inputs are broadcast to the output shape
+}
+
+// d value / d step = -(init - end) * pi / (2D) * sin(pi * step / D) below D,
+// 0 above (the step is clamped). Computed with MLX ops in float32, or float64
+// for float64 outputs.
+mx::array CosineDecay::step_derivative(
+    const std::vector<mx::array>& primals) {
+  auto& s = stream();
+  auto& step = primals[0];
+  auto dtype = array_params_ ? primals[1].dtype() : decay_dtype(step);
+  auto ft = dtype == mx::float64 ? mx::float64 : mx::float32;
+  auto x = mx::astype(step, ft, s);
+  mx::array d = array_params_ ? mx::astype(primals[3], ft, s)
+                              : mx::array(static_cast<double>(decay_steps_), ft);
+  mx::array range = array_params_
+      ? mx::astype(mx::subtract(primals[1], primals[2], s), ft, s)
+      : mx::array(init_ - end_, ft);
+  auto pi = mx::array(std::numbers::pi, ft);
+  auto slope = mx::multiply(
+      mx::negative(mx::divide(mx::multiply(range, pi, s), mx::multiply(mx::array(2.0, ft), d, s), s), s),
+      mx::sin(mx::divide(mx::multiply(pi, x, s), d, s), s),
+      s);
+  auto zero = mx::zeros_like(slope, s);
+  return mx::astype(mx::where(mx::less(x, d, s), slope, zero, s), dtype, s);
+}
+
+// The fraction decay(step) in [0, 1]: this primitive with init 1 and end 0.
+mx::array CosineDecay::decay_fraction(
+    const std::vector<mx::array>& primals) {
+  auto inputs = primals;
+  int first = generated_ ? 0 : 1;
+  inputs[first] = mx::ones_like(primals[first], stream());
+  inputs[first + 1] = mx::zeros_like(primals[first + 1], stream());
+  return mx::array(
+      primals[first].shape(),
+      primals[first].dtype(),
+      std::make_shared<CosineDecay>(
+          stream(), 1.0, 0.0, decay_steps_, true, generated_, start_),
+      std::move(inputs));
+}
+
+std::vector<mx::array> CosineDecay::vjp(
+    const std::vector<mx::array>& primals,
+    const std::vector<mx::array>& cotangents,
+    const std::vector<int>& argnums,
+    const std::vector<mx::array>&) {
+  std::vector<mx::array> jvps;
+  for (auto arg : argnums) {
+    jvps.push_back(jvp(primals, {cotangents[0]}, {arg})[0]);
+  }
+  return jvps;
+}
+
+std::vector<mx::array> CosineDecay::jvp(
+    const std::vector<mx::array>& primals,
+    const std::vector<mx::array>& tangents,
+    const std::vector<int>& argnums) {
+  // Elementwise with inputs broadcast to the output: vjp and jvp are both
+  // "multiply by the partial derivative".
+  auto& s = stream();
+  int first_param = generated_ ? 0 : 1;
+  std::optional<mx::array> decay;
+  std::optional<mx::array> out;
+  for (size_t i = 0; i < argnums.size(); ++i) {
+    int arg = argnums[i];
+    auto& t = tangents[i];
+    mx::array term = mx::zeros_like(t, s);
+    if (arg < first_param) {
+      if (mx::issubdtype(primals[arg].dtype(), mx::floating)) {
+        term = mx::multiply(t, step_derivative(primals), s);
+      }
+    } else if (arg - first_param < 2) {
+      if (!decay) {
+        decay = decay_fraction(primals);
+      }
+      auto w = arg == first_param
+          ? *decay
+          : mx::subtract(mx::array(1.0, decay->dtype()), *decay, s);
+      term = mx::multiply(t, w, s);
+    } // decay_steps is an integer: no derivative
+    out = out ? mx::add(*out, term, s) : term;
+  }
+  return {*out};
+}
+
+std::pair<std::vector<mx::array>, std::vector<int>> CosineDecay::vmap(
+    const std::vector<mx::array>& inputs,
+    const std::vector<int>& axes) {
+  // Move each mapped axis to the front and give unmapped inputs a leading
+  // axis of 1; the node is elementwise over its broadcast inputs.
+  auto& s = stream();
+  std::vector<mx::array> moved;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    moved.push_back(
+        axes[i] >= 0 ? mx::moveaxis(inputs[i], axes[i], 0, s)
+                     : mx::expand_dims(inputs[i], 0, s));
+  }
+  if (moved.size() > 1) {
+    moved = mx::broadcast_arrays(moved, s);
+  }
+  auto shape = moved[0].shape();
+  auto dtype = array_params_ ? moved[generated_ ? 0 : 1].dtype()
+                             : decay_dtype(moved[0]);
+  return {
+      {mx::array(
+          std::move(shape),
+          dtype,
+          std::make_shared<CosineDecay>(
+              s, init_, end_, decay_steps_, array_params_, generated_, start_),
+          std::move(moved))},
+      {0}};
+}
+
+} // namespace mlx_cosine_decay

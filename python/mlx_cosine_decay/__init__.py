@@ -1,0 +1,35 @@
+"""The cosine-decay learning-rate schedule as one exact, fast MLX primitive.
+
+``cosine_decay(init, decay_steps, end=0.0)`` is a drop-in for
+``mlx.optimizers.cosine_decay``.
+"""
+
+import mlx.core as mx
+
+from ._build_info import mlx_version as _built_with, version as __version__
+
+if mx.__version__ != _built_with:
+    raise ImportError(
+        f"mlx_cosine_decay {__version__} was built against mlx {_built_with} but "
+        f"mlx {mx.__version__} is installed; reinstall one to match the other "
+        f"(pip install 'mlx=={_built_with}')."
+    )
+
+from . import _ext  # noqa: E402
+from ._schedule import CosineDecaySchedule, cosine_decay  # noqa: E402
+
+cosine_decay_op = _ext.cosine_decay
+cosine_decay_values = _ext.cosine_decay_values
+set_num_threads = _ext.set_num_threads
+num_threads = _ext.num_threads
+cpu_isa = _ext.cpu_isa
+
+__all__ = [
+    "CosineDecaySchedule",
+    "cosine_decay",
+    "cosine_decay_op",
+    "cosine_decay_values",
+    "set_num_threads",
+    "num_threads",
+    "cpu_isa",
+]
