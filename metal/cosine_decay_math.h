@@ -150,8 +150,12 @@ inline Params<R, T> make_params(T init, T end, int64_t d) {
 // own type, so no conversion can overflow. R holds every clamped value.
 template <typename R, typename In>
 inline R clamp_step(In s, R d) {
-  if (static_cast<In>(0) < static_cast<In>(-1)) { // unsigned In
-    return s > static_cast<uint64_t>(d) ? d : static_cast<R>(s);
+  if (static_cast<In>(0) < static_cast<In>(-1)) { // unsigned In (and bool)
+    In max = static_cast<In>(-1); // D itself where it fits In, else In's max
+    In d_in = static_cast<uint64_t>(d) >= static_cast<uint64_t>(max)
+        ? max
+        : static_cast<In>(d);
+    return s > d_in ? d : static_cast<R>(s);
   }
   return static_cast<R>(s) > d ? d : static_cast<R>(s);
 }

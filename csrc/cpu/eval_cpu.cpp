@@ -9,6 +9,10 @@
 #include <thread>
 #include <vector>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 #include "cpu/job.h"
 #include "mlx/allocator.h"
 #include "mlx/backend/common/utils.h"
@@ -59,6 +63,26 @@ void collapse(
   for (size_t k = 0; k < strides.size(); ++k) {
     *strides[k] = std::move(new_strides[k]);
   }
+}
+
+// A fresh output buffer: MLX's CPU allocator is malloc, so a large buffer is
+// new anonymous memory that faults in 4 KiB pages one by one on first touch
+// (transparent huge pages are often in `madvise` mode). Asking for huge pages
+// before the first touch saves most of that; the memory is ours and untouched.
+mx::allocator::Data fresh_buffer(size_t nbytes) {
+  auto data = mx::allocator::malloc(nbytes);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t huge = 2 << 20;
+  if (nbytes >= 2 * huge) {
+    auto ptr = reinterpret_cast<uintptr_t>(data.buffer().raw_ptr());
+    auto begin = (ptr + huge - 1) & ~(huge - 1);
+    auto end = (ptr + nbytes) & ~(huge - 1);
+    if (end > begin) {
+      madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+    }
+  }
+#endif
+  return data;
 }
 
 std::vector<int64_t> strides_of(const mx::array& a) {
@@ -133,7 +157,7 @@ void CosineDecay::eval_cpu(
       out.copy_shared_buffer(step);
     } else {
       out.set_data(
-          mx::allocator::malloc(step.data_size() * out.itemsize()),
+          fresh_buffer(step.data_size() * out.itemsize()),
           step.data_size(),
           step.strides(),
           step.flags());
@@ -141,7 +165,7 @@ void CosineDecay::eval_cpu(
     job.shape = {static_cast<int64_t>(step.data_size())};
     job.step_strides = {1};
   } else {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
+    out.set_data(fresh_buffer(out.nbytes()));
     job.shape = {out.shape().begin(), out.shape().end()};
     std::vector<std::vector<int64_t>*> strides;
     if (generated_) { // the step is the position along the last axis

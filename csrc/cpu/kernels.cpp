@@ -34,11 +34,12 @@ struct Loaded {
   }
 };
 
+template <typename I>
 struct Generated {
-  int64_t start;
-  int64_t stride;
-  int64_t operator[](int64_t i) const {
-    return start + i * stride;
+  I start;
+  I stride;
+  I operator[](int64_t i) const {
+    return start + static_cast<I>(i) * stride;
   }
 };
 
@@ -61,12 +62,11 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
   constexpr int64_t block = 1024;
   for (int64_t i0 = 0; i0 < n; i0 += block) {
     int64_t m = std::min(block, n - i0);
-    bool first_period = true;
+    R lowest = p.d;
     for (int64_t i = 0; i < m; ++i) {
-      R a = math::clamp_step<R>(widen(src[i0 + i]), p.d);
-      first_period &= math::in_first_period(a, p);
+      lowest = std::min(lowest, math::clamp_step<R>(widen(src[i0 + i]), p.d));
     }
-    if (first_period) {
+    if (math::in_first_period(lowest, p)) {
       for (int64_t i = 0; i < m; ++i) {
         R a = math::clamp_step<R>(widen(src[i0 + i]), p.d);
         out[i0 + i] = static_cast<Out>(math::decay_at(math::magnitude(a), p));
@@ -151,7 +151,15 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
     int64_t d = job.decay_steps ? job.decay_steps[col_off(3)]
                                 : job.decay_steps_value;
     if (!job.step) {
-      row<int64_t>(Generated{job.start + col_off(0), step_stride}, out + o, n, i, e, d);
+      // int32 steps where they fit: they convert to float in SIMD.
+      int64_t first = job.start + col_off(0);
+      int64_t last = first + (n - 1) * step_stride;
+      if (std::min(first, last) >= INT32_MIN && std::max(first, last) <= INT32_MAX) {
+        auto src = Generated<int32_t>{int32_t(first), int32_t(step_stride)};
+        row<int32_t>(src, out + o, n, i, e, d);
+      } else {
+        row<int64_t>(Generated<int64_t>{first, step_stride}, out + o, n, i, e, d);
+      }
     } else if (step_stride == 1) {
       auto* s = static_cast<const In*>(job.step) + col_off(0);
       row<In>(Loaded<In, true>{s, 1}, out + o, n, i, e, d);
