@@ -16,10 +16,14 @@
 
 #pragma once
 
+// Every function here is inlined: the CPU kernels vectorize only loops
+// without calls.
 #ifdef __METAL_VERSION__
+#define COSINE_DECAY_INLINE inline
 #define COSINE_DECAY_FMA metal::fma
 #define COSINE_DECAY_FMOD metal::fmod
 #else
+#define COSINE_DECAY_INLINE inline __attribute__((always_inline))
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -43,33 +47,33 @@ using std::uint64_t;
 
 // pi as an unevaluated sum hi + lo in the compute type T (overloaded on a
 // dummy argument: Metal has no static constexpr members in constant space).
-inline float pi_hi(float) {
+COSINE_DECAY_INLINE float pi_hi(float) {
   return 3.14159274101257324219f;
 }
-inline float pi_lo(float) {
+COSINE_DECAY_INLINE float pi_lo(float) {
   return -8.74227800037248305e-08f;
 }
 #ifndef __METAL_VERSION__
-inline double pi_hi(double) {
+COSINE_DECAY_INLINE double pi_hi(double) {
   return 3.14159265358979311600e+00;
 }
-inline double pi_lo(double) {
+COSINE_DECAY_INLINE double pi_lo(double) {
   return 1.22464679914735320717e-16;
 }
 #endif
 
 // a mod b with the sign of a (C's % and fmod; both exact).
-inline int32_t period_mod(int32_t a, int32_t b) {
+COSINE_DECAY_INLINE int32_t period_mod(int32_t a, int32_t b) {
   return a % b;
 }
-inline int64_t period_mod(int64_t a, int64_t b) {
+COSINE_DECAY_INLINE int64_t period_mod(int64_t a, int64_t b) {
   return a % b;
 }
-inline float period_mod(float a, float b) {
+COSINE_DECAY_INLINE float period_mod(float a, float b) {
   return COSINE_DECAY_FMOD(a, b);
 }
 #ifndef __METAL_VERSION__
-inline double period_mod(double a, double b) {
+COSINE_DECAY_INLINE double period_mod(double a, double b) {
   return COSINE_DECAY_FMOD(a, b);
 }
 #endif
@@ -77,14 +81,14 @@ inline double period_mod(double a, double b) {
 // sin and cos on [-pi/4, pi/4]. Coefficients: Cephes Math Library, S. L.
 // Moshier, sinf.c / cosf.c (float, ~1 ulp) and sin.c (double, ~1 ulp).
 // Evaluated with explicit fma so every backend rounds the same way.
-inline float sin_poly(float x) {
+COSINE_DECAY_INLINE float sin_poly(float x) {
   float z = x * x;
   float p = COSINE_DECAY_FMA(-1.9515295891e-4f, z, 8.3321608736e-3f);
   p = COSINE_DECAY_FMA(p, z, -1.6666654611e-1f);
   return COSINE_DECAY_FMA(p * z, x, x);
 }
 
-inline float cos_poly(float x) {
+COSINE_DECAY_INLINE float cos_poly(float x) {
   float z = x * x;
   float p = COSINE_DECAY_FMA(2.443315711809948e-5f, z, -1.388731625493765e-3f);
   p = COSINE_DECAY_FMA(p, z, 4.166664568298827e-2f);
@@ -92,7 +96,7 @@ inline float cos_poly(float x) {
 }
 
 #ifndef __METAL_VERSION__
-inline double sin_poly(double x) {
+COSINE_DECAY_INLINE double sin_poly(double x) {
   double z = x * x;
   double p = COSINE_DECAY_FMA(1.58962301576546568060e-10, z, -2.50507477628578072866e-8);
   p = COSINE_DECAY_FMA(p, z, 2.75573136213857245213e-6);
@@ -102,7 +106,7 @@ inline double sin_poly(double x) {
   return COSINE_DECAY_FMA(p * z, x, x);
 }
 
-inline double cos_poly(double x) {
+COSINE_DECAY_INLINE double cos_poly(double x) {
   double z = x * x;
   double p = COSINE_DECAY_FMA(-1.13585365213876817300e-11, z, 2.08757008419747316778e-9);
   p = COSINE_DECAY_FMA(p, z, -2.75573141792967388112e-7);
@@ -128,7 +132,7 @@ struct Params {
 };
 
 template <typename R, typename T>
-inline Params<R, T> make_params(T init, T end, int64_t d) {
+COSINE_DECAY_INLINE Params<R, T> make_params(T init, T end, int64_t d) {
   // pi / (2D) = hi + lo: hi = round(pi / 2D), lo from the exact residual
   // pi - hi * 2D, with 2D split into hi and lo parts when it exceeds T.
   T d2_hi = static_cast<T>(2 * d);
@@ -149,7 +153,7 @@ inline Params<R, T> make_params(T init, T end, int64_t d) {
 // The step clamped to D: min(step, D) with the comparison done in the step's
 // own type, so no conversion can overflow. R holds every clamped value.
 template <typename R, typename In>
-inline R clamp_step(In s, R d) {
+COSINE_DECAY_INLINE R clamp_step(In s, R d) {
   if (static_cast<In>(0) < static_cast<In>(-1)) { // unsigned In (and bool)
     In max = static_cast<In>(-1); // D itself where it fits In, else In's max
     In d_in = static_cast<uint64_t>(d) >= static_cast<uint64_t>(max)
@@ -164,27 +168,27 @@ inline R clamp_step(In s, R d) {
 // value: cos^2(pi a / 2D) is even and 2D-periodic. For a >= -D this is |a|;
 // kernels test for that and skip the modulo (`magnitude` below).
 template <typename R, typename T>
-inline R reduce_period(R a, Params<R, T> p) {
+COSINE_DECAY_INLINE R reduce_period(R a, Params<R, T> p) {
   R r = period_mod(a, p.two_d); // |r| < 2D: negating cannot overflow
   r = r < 0 ? -r : r;
   return r > p.d ? p.two_d - r : r;
 }
 
 template <typename R>
-inline R magnitude(R a) { // for -D <= a <= D
+COSINE_DECAY_INLINE R magnitude(R a) { // for -D <= a <= D
   return a < 0 ? -a : a;
 }
 
 // Does the fast path (`magnitude`) hold for this clamped step?
 template <typename R, typename T>
-inline bool in_first_period(R a, Params<R, T> p) {
+COSINE_DECAY_INLINE bool in_first_period(R a, Params<R, T> p) {
   return a >= -p.d;
 }
 
 // The value at a step whose magnitude m lies in [0, D]: take the distance to
 // the nearer of 0 and D, which is exact in R, and pick cos^2 or sin^2.
 template <typename R, typename T>
-inline T decay_at(R m, Params<R, T> p) {
+COSINE_DECAY_INLINE T decay_at(R m, Params<R, T> p) {
   bool near_end = m > p.d - m;
   T q = static_cast<T>(near_end ? p.d - m : m);
   T x = COSINE_DECAY_FMA(q, p.scale_hi, q * p.scale_lo);

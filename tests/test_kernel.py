@@ -1,0 +1,177 @@
+"""The CPU kernel: the accuracy bound, both paths, every size boundary, and
+independence from the thread count and the instruction set."""
+
+import os
+import subprocess
+import sys
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+import mlx_cosine_decay as mcd
+
+# Blocks of 1024 steps, vectors of 4..16 lanes, threads from 2 * 2**17 elements.
+BOUNDARY_SIZES = sorted(
+    {n + d for n in (1, 4, 8, 16, 32, 64, 1024, 2 * 2**17, 3 * 2**17) for d in (-1, 0, 1)} - {0}
+)
+
+
+def exact_truth(steps, d):
+    """float64 truth of cos^2(pi * min(s, D) / 2D) with the reduction done
+    exactly in integers (Python ints: no overflow for uint64 / 2**62)."""
+    steps = np.asarray(steps)
+    flat = [int(s) for s in steps.reshape(-1)]
+    out = np.empty(len(flat))
+    for i, s in enumerate(flat):
+        a = abs(min(s, d)) % (2 * d)
+        m = 2 * d - a if a > d else a
+        if 2 * m > d:
+            out[i] = np.sin(np.pi * (d - m) / (2 * d)) ** 2
+        else:
+            out[i] = np.cos(np.pi * m / (2 * d)) ** 2
+    return out.reshape(steps.shape)
+
+
+def ulps(y, truth):
+    y = np.asarray(y, dtype=np.float64)
+    spacing = np.spacing(np.abs(truth).astype(np.float32)).astype(np.float64)
+    return np.abs(y - truth) / spacing
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 1000, 10**6])
+def test_dense_int32_within_4_ulp(d):
+    steps = np.arange(-3 * d - 5, 3 * d + 6, dtype=np.int64)
+    y = np.array(mcd.cosine_decay(1.0, d)(mx.array(steps.astype(np.int32))))
+    assert y.dtype == np.float32
+    truth = exact_truth(steps, d) if d < 10**5 else _fast_truth(steps, d)
+    assert ulps(y, truth).max() <= 4
+
+
+def _fast_truth(steps, d):
+    """Vectorised exact_truth for steps inside int64 (no per-element Python)."""
+    a = np.abs(np.minimum(steps, d)) % (2 * d)
+    m = np.where(a > d, 2 * d - a, a)
+    return np.where(
+        2 * m > d, np.sin(np.pi * (d - m) / (2 * d)) ** 2, np.cos(np.pi * m / (2 * d)) ** 2
+    )
+
+
+def test_tail_is_not_rounded_to_zero():
+    d = 10**6
+    y = np.array(mcd.cosine_decay(1.0, d)(mx.array([d - 1, d - 2], dtype=mx.int32)))
+    assert ulps(y, exact_truth([d - 1, d - 2], d)).max() <= 4
+    assert y[0] == pytest.approx(2.4674e-12, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [mx.bool_, mx.int8, mx.uint8, mx.int16, mx.uint16, mx.int32, mx.uint32, mx.int64, mx.uint64],
+)
+@pytest.mark.parametrize("d", [1, 100, 30_000, 2**31, 10**12])
+def test_random_integer_steps(dtype, d):
+    info = np.iinfo(np.dtype(str(dtype).split(".")[-1])) if dtype != mx.bool_ else None
+    rng = np.random.default_rng(d)
+    lo, hi = (0, 1) if info is None else (max(info.min, -4 * d), min(info.max, 4 * d))
+    steps_np = rng.integers(lo, hi, size=5000, endpoint=True, dtype=np.int64)
+    steps = mx.array(steps_np).astype(dtype)
+    steps_np = np.array(steps).astype(np.int64)  # what the kernel sees
+    y = np.array(mcd.cosine_decay(1.0, d)(steps))
+    assert ulps(y, _fast_truth(steps_np, d)).max() <= 4
+
+
+@pytest.mark.parametrize("dtype", [mx.float16, mx.bfloat16, mx.float32, mx.float64])
+@pytest.mark.parametrize("d", [1, 1000, 2**24 + 3])
+def test_random_float_steps(dtype, d):
+    rng = np.random.default_rng(d)
+    span = min(3 * d, 60_000) if dtype == mx.float16 else 3 * d
+    steps = mx.array(rng.uniform(-span, span, size=5000)).astype(dtype)
+    truth = _fast_truth(np.array(steps.astype(mx.float64)), d)
+    y = np.array(mcd.cosine_decay(1.0, d)(steps).astype(mx.float64))
+    if dtype == mx.float64:
+        np.testing.assert_allclose(y, truth, rtol=1e-12, atol=1e-15)
+    elif dtype == mx.float32:
+        assert ulps(y, truth).max() <= 4
+    else:
+        # One rounding of a float32 result to the step dtype.
+        # One rounding of a float32 result to the step dtype (float16 has
+        # subnormals below 2**-14, spaced 2**-24).
+        eps = {mx.float16: 2**-11, mx.bfloat16: 2**-8, mx.float32: 2**-23}[dtype]
+        tiny = 2**-24 if dtype == mx.float16 else 1e-38
+        np.testing.assert_allclose(y, truth, rtol=2 * eps, atol=tiny)
+
+
+@pytest.mark.parametrize("n", BOUNDARY_SIZES)
+def test_sizes_around_vector_block_and_thread_boundaries(n):
+    d = 1000
+    steps_np = (np.arange(n, dtype=np.int64) * 37 % (3 * d)) - d // 2
+    steps = mx.array(steps_np.astype(np.int32))
+    y = np.array(mcd.cosine_decay(1.0, d)(steps))
+    assert y.shape == (n,)
+    assert ulps(y, _fast_truth(steps_np, d)).max() <= 4
+    # The strided path: the same steps reversed.
+    y_rev = np.array(mcd.cosine_decay(1.0, d)(steps[::-1]))
+    np.testing.assert_array_equal(y_rev, y[::-1])
+
+
+def test_strided_paths_match_contiguous():
+    d = 5000
+    base = mx.array(np.arange(-2 * d, 4 * d, dtype=np.int32).reshape(60, 500))
+    schedule = mcd.cosine_decay(0.5, d, 0.01)
+    ref = np.array(schedule(base))
+    np.testing.assert_array_equal(np.array(schedule(base.T)), ref.T)
+    np.testing.assert_array_equal(np.array(schedule(base[::3, ::-7])), ref[::3, ::-7])
+    np.testing.assert_array_equal(
+        np.array(schedule(mx.broadcast_to(base[:1], (4, 500)))), np.broadcast_to(ref[:1], (4, 500))
+    )
+
+
+def test_same_results_with_any_thread_count():
+    steps = mx.array((np.arange(3 * 2**17 + 77, dtype=np.int64) * 7919 % 2_000_001 - 10**6).astype(np.int32))
+    schedule = mcd.cosine_decay(0.1, 10**6, 1e-4)
+    before = mcd.num_threads()
+    try:
+        results = []
+        for threads in (1, 2, 3, 8):
+            mcd.set_num_threads(threads)
+            results.append(np.array(schedule(steps)))
+    finally:
+        mcd.set_num_threads(before)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+
+
+def _isa_available(isa):
+    code = f"import mlx_cosine_decay as m; print(m.cpu_isa())"
+    env = dict(os.environ, MLX_COSINE_DECAY_ISA=isa)
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return run.returncode == 0 and run.stdout.strip() == isa
+
+
+def test_same_results_with_every_instruction_set(tmp_path):
+    code = (
+        "import sys, numpy as np, mlx.core as mx, mlx_cosine_decay as m\n"
+        "s = mx.array((np.arange(100_003) * 7919 % 2_000_001 - 10**6).astype(np.int32))\n"
+        "f = mx.array(np.linspace(-3e5, 3e5, 10_001).astype(np.float32))\n"
+        "np.save(sys.argv[1], np.concatenate([np.array(m.cosine_decay(0.1, 10**6, 1e-3)(s)),"
+        " np.array(m.cosine_decay(0.1, 10**5)(f))]))\n"
+    )
+    outputs = {}
+    for isa in ("baseline", "avx2", "avx512"):
+        if not _isa_available(isa):
+            continue
+        path = tmp_path / f"{isa}.npy"
+        env = dict(os.environ, MLX_COSINE_DECAY_ISA=isa)
+        subprocess.run([sys.executable, "-c", code, str(path)], env=env, check=True)
+        outputs[isa] = np.load(path)
+    assert "baseline" in outputs
+    for isa, out in outputs.items():
+        np.testing.assert_array_equal(out, outputs["baseline"], err_msg=isa)
+
+
+def test_unknown_instruction_set_is_a_clear_error():
+    env = dict(os.environ, MLX_COSINE_DECAY_ISA="sse9")
+    code = "import mlx.core as mx, mlx_cosine_decay as m; mx.eval(m.cosine_decay(1, 10)(mx.arange(3)))"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "MLX_COSINE_DECAY_ISA=sse9" in run.stderr
