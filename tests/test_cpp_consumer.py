@@ -1,0 +1,164 @@
+"""The installed C++ package, as a C++ app sees it.
+
+examples/cpp is copied out of the repository, configured from an empty build
+directory with only installed locations on CMAKE_PREFIX_PATH, built and run;
+its output is checked against the Python API, mlx.optimizers.cosine_decay and
+a float64 NumPy truth. Two installs: this pip install, and (slow) a plain
+CMake build and install of the repository with the Python bindings off.
+"""
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.optimizers as optim
+import numpy as np
+import pytest
+
+import mlx_cosine_decay
+from mlx_cosine_decay._cmake import cmake_dir
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "cpp"
+# What examples/cpp/main.cpp evaluates.
+INIT, DECAY_STEPS, END = 0.1, 1000, 1e-3
+STEPS = [0, 1, 250, 500, 999, 1000, 5000]
+ERROR = "[cosine_decay] decay_steps must be greater than 0, but got 0."
+
+
+def _tool(name):
+    # pip installs cmake and ninja beside the interpreter; a venv's bin/ need
+    # not be on PATH.
+    local = Path(sys.executable).parent / name
+    return str(local) if local.is_file() else shutil.which(name)
+
+
+def _cmake():
+    cmake = _tool("cmake")
+    if cmake is None:
+        pytest.skip("cmake not found (pip install 'cmake>=3.27')")
+    version = subprocess.run(
+        [cmake, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    major, minor = map(int, re.search(r"(\d+)\.(\d+)", version).groups())
+    if (major, minor) < (3, 27):
+        pytest.skip(f"cmake >= 3.27 not found ({cmake} is {major}.{minor})")
+    compilers = [os.environ.get("CXX"), "c++", "g++", "clang++"]
+    if not any(c and shutil.which(c) for c in compilers):
+        pytest.skip("no C++ compiler found")
+    return cmake
+
+
+def _run(cmd, **kwargs):
+    # Only what the command line says: no prefix paths from the environment.
+    env = dict(os.environ)
+    for var in ("CMAKE_PREFIX_PATH", "MLX_DIR", "MLX_ROOT", "mlx_cosine_decay_DIR"):
+        env.pop(var, None)
+    result = subprocess.run(
+        [str(c) for c in cmd], capture_output=True, text=True, env=env, **kwargs
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, cmd))} exited with {result.returncode}\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result.stdout
+
+
+def _generator_args():
+    ninja = _tool("ninja")
+    return ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={ninja}"] if ninja else []
+
+
+def _build_example(cmake, tmp_path, prefix_path):
+    """Builds examples/cpp against prefix_path; returns (output, CMake cache)."""
+    source = tmp_path / "example"
+    shutil.copytree(EXAMPLE, source)  # nothing may point back into the repo
+    build = tmp_path / "example-build"
+    _run([cmake, "-S", source, "-B", build, *_generator_args(),
+          "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_PREFIX_PATH={prefix_path}"])
+    _run([cmake, "--build", build, "-j2"])
+    app = build / "app"
+    return _run([app], timeout=60), (build / "CMakeCache.txt").read_text()
+
+
+def _check_output(output):
+    lines = output.splitlines()
+    values = dict(
+        (int(step), float(value))
+        for kind, step, value in (line.split() for line in lines if line.startswith("lr "))
+    )
+    assert list(values) == STEPS
+    got = np.array(list(values.values()), dtype=np.float32)  # %.9g: exact float32
+
+    steps = mx.array(STEPS)
+    python = np.array(mlx_cosine_decay.cosine_decay(INIT, DECAY_STEPS, END)(steps))
+    np.testing.assert_array_equal(got, python)  # one library behind both
+    reference = np.array(optim.cosine_decay(INIT, DECAY_STEPS, END)(steps))
+    np.testing.assert_allclose(got, reference, rtol=2e-6, atol=0)
+    s = np.minimum(np.array(STEPS, dtype=np.float64), DECAY_STEPS)
+    truth = END + (INIT - END) * 0.5 * (1 + np.cos(math.pi * s / DECAY_STEPS))
+    np.testing.assert_allclose(got, truth, rtol=3e-7, atol=0)
+
+    assert f"error {ERROR}" in lines
+
+
+def _cache_value(cache, name):
+    return Path(re.search(rf"^{name}:PATH=(.*)$", cache, re.M).group(1)).resolve()
+
+
+def _mlx_prefix():
+    return Path(
+        subprocess.run(
+            [sys.executable, "-m", "mlx", "--cmake-dir"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )
+
+
+def test_cmake_dir_cli():
+    out = _run([sys.executable, "-m", "mlx_cosine_decay", "--cmake-dir"])
+    prefix = Path(out.strip())
+    assert prefix == cmake_dir()
+    config = prefix / "share/cmake/mlx_cosine_decay"
+    assert (config / "mlx_cosine_decayConfig.cmake").is_file()
+    assert (config / "mlx_cosine_decayConfigVersion.cmake").is_file()
+    # Only the public header is installed; the math header is private.
+    headers = sorted(p.relative_to(prefix) for p in (prefix / "include").rglob("*.h"))
+    assert headers == [Path("include/mlx_cosine_decay/cosine_decay.h")]
+
+
+def test_cmake_dir_missing(monkeypatch, tmp_path):
+    monkeypatch.setattr(mlx_cosine_decay, "__path__", [str(tmp_path)])
+    with pytest.raises(FileNotFoundError, match="no share/cmake/mlx_cosine_decay"):
+        cmake_dir()
+
+
+def test_example_against_pip_install(tmp_path):
+    cmake = _cmake()
+    output, cache = _build_example(cmake, tmp_path, cmake_dir())
+    _check_output(output)
+    # The config found the MLX beside it in site-packages on its own.
+    assert _cache_value(cache, "MLX_DIR") == (_mlx_prefix() / "share/cmake/MLX").resolve()
+
+
+@pytest.mark.slow
+def test_example_against_cmake_install(tmp_path):
+    cmake = _cmake()
+    build, prefix = tmp_path / "build", tmp_path / "prefix"
+    _run([cmake, "-S", REPO, "-B", build, *_generator_args(),
+          "-DCMAKE_BUILD_TYPE=Release", "-DMLX_COSINE_DECAY_BUILD_PYTHON=OFF",
+          f"-DCMAKE_PREFIX_PATH={_mlx_prefix()}"])
+    _run([cmake, "--build", build, "-j2"], timeout=1800)
+    _run([cmake, "--install", build, "--prefix", prefix])
+    headers = sorted(p.relative_to(prefix) for p in prefix.rglob("*.h"))
+    assert headers == [Path("include/mlx_cosine_decay/cosine_decay.h")]
+
+    output, cache = _build_example(cmake, tmp_path, prefix)
+    _check_output(output)
+    assert _cache_value(cache, "mlx_cosine_decay_DIR").is_relative_to(prefix.resolve())
