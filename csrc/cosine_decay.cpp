@@ -182,10 +182,9 @@ Schedule::Schedule(mx::array init, mx::array decay_steps, mx::array end)
       end_(std::move(end)) {
   check_params(*init_, *decay_steps_, *end_);
   if (decay_steps_->size() > 0) {
-    auto lo = mx::min(*decay_steps_).item<int64_t>();
-    auto hi = mx::max(*decay_steps_).item<int64_t>();
-    check_decay_steps(lo);
-    check_decay_steps(hi);
+    auto d = mx::astype(*decay_steps_, mx::int64);
+    check_decay_steps(mx::min(d).item<int64_t>());
+    check_decay_steps(mx::max(d).item<int64_t>());
   }
 }
 
