@@ -182,8 +182,8 @@ Schedule::Schedule(mx::array init, mx::array decay_steps, mx::array end)
       end_(std::move(end)) {
   check_params(*init_, *decay_steps_, *end_);
   if (decay_steps_->size() > 0) {
-    auto lo = mx::min(*decay_steps_).item<int64_t>();
-    auto hi = mx::max(*decay_steps_).item<int64_t>();
+    auto lo = mx::astype(mx::min(*decay_steps_), mx::int64).item<int64_t>();
+    auto hi = mx::astype(mx::max(*decay_steps_), mx::int64).item<int64_t>();
     check_decay_steps(lo);
     check_decay_steps(hi);
   }
