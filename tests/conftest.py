@@ -55,7 +55,7 @@ def truth(step, init, decay_steps, end=0.0):
     """end + (init - end) * cos(pi * min(s, D) / (2D))**2 in float64.
 
     cos^2(pi a / 2D) is even and 2D-periodic, so a clamped step a is first
-    reduced exactly (Python ints, or fmod on float64, which is exact) to
+    reduced exactly (integer remainder, or fmod on float64, which is exact) to
     m in [0, D]; then the distance q to the nearer of 0 and D (exact too) is
     the only rounded input: cos(pi q / 2D)**2 near 0, sin(pi q / 2D)**2 near
     D, so the truth keeps its relative accuracy where the value goes to end.
@@ -64,12 +64,35 @@ def truth(step, init, decay_steps, end=0.0):
     s = _exact_steps(step)
     init = np.asarray(init, dtype=np.float64)
     end = np.asarray(end, dtype=np.float64)
-    d_arr = np.asarray(decay_steps).astype(object)
-    s, init, end, d_arr = np.broadcast_arrays(s, init, end, d_arr)
-    out = np.empty(s.shape, dtype=np.float64)
-    for idx in np.ndindex(s.shape):
-        out[idx] = _truth_one(s[idx], float(init[idx]), int(d_arr[idx]), float(end[idx]))
-    return out
+    d_obj = np.asarray(decay_steps).astype(object)
+    s, init, end, d_obj = np.broadcast_arrays(s, init, end, d_obj)
+    if s.dtype == object and (s.size == 0 or max(abs(int(v)) for v in s.flat) < 2**62) and (
+        d_obj.size == 0 or max(int(v) for v in d_obj.flat) <= 2**61
+    ):
+        s = s.astype(np.int64)
+    if s.dtype == object or (d_obj.size and max(int(v) for v in d_obj.flat) > 2**61):
+        out = np.empty(s.shape, dtype=np.float64)
+        for idx in np.ndindex(s.shape):
+            out[idx] = _truth_one(s[idx], float(init[idx]), int(d_obj[idx]), float(end[idx]))
+        return out
+    d = d_obj.astype(np.int64)
+    if s.dtype == np.int64:
+        a = np.minimum(s, d)
+        m = np.remainder(a, 2 * d)  # in [0, 2D): the value is 2D-periodic
+        m = np.where(m > d, 2 * d - m, m)
+        near_end = m > d - m
+        q = np.where(near_end, d - m, m).astype(np.float64)
+    else:
+        df = d.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            a = np.minimum(s, df)  # NaN stays NaN
+            m = np.abs(np.fmod(a, 2 * df))  # exact; NaN for -inf
+        m = np.where(m > df, 2 * df - m, m)
+        near_end = m > df - m
+        q = np.where(near_end, df - m, m)
+    x = np.pi * q / (2.0 * d.astype(np.float64))
+    f = np.where(near_end, np.sin(x) ** 2, np.cos(x) ** 2)
+    return end + (init - end) * f
 
 
 def _truth_one(s, init, d, end):
@@ -179,3 +202,4 @@ def restore_threads():
 @pytest.fixture
 def rng():
     return np.random.default_rng(20260502)
+

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import (
+    _truth_one,
     FLOAT_DTYPES,
     INT_DTYPES,
     STEP_DTYPES,
@@ -13,6 +14,7 @@ from conftest import (
     reference_or_none,
     to_numpy,
     truth,
+    ulp,
     ulp_error,
 )
 
@@ -70,6 +72,19 @@ def assert_parity(sched_args, step):
 
 # decay_steps that fits every step dtype (int8 included), so the reference runs.
 SMALL_D = 100
+
+
+def test_truth_self_check():
+    """The truth itself: known points, symmetry, period, and its two paths."""
+    d = 1000
+    assert truth([0, d // 2, d, 5 * d], 0.3, d, 0.1).tolist() == pytest.approx([0.3, 0.2, 0.1, 0.1])
+    s = np.arange(-d, d + 1, 7, dtype=np.int64)
+    np.testing.assert_array_equal(truth(s, 1.0, d), truth(-s, 1.0, d))  # even
+    np.testing.assert_allclose(truth(s - 2 * d, 1.0, d), truth(s, 1.0, d), rtol=1e-15)  # periodic
+    s = np.arange(-3 * d, 3 * d, 7, dtype=np.int64)
+    slow = np.array([_truth_one(int(v), 1.0, d, 0.25) for v in s])  # exact ints
+    np.testing.assert_array_equal(truth(s, 1.0, d, 0.25), slow)
+    np.testing.assert_allclose(truth(s.astype(np.float64), 1.0, d, 0.25), slow, rtol=1e-15)
 
 
 @pytest.mark.parametrize("dtype", STEP_DTYPES, ids=str)
@@ -348,3 +363,43 @@ def test_random_sweep(case):
     if layout < len(LAYOUTS):
         step = LAYOUTS[layout][1](step)
     assert_parity((init, d, end), step)
+
+
+# Dense accuracy over every step of the decay (float32 outputs).
+
+
+@pytest.mark.parametrize(
+    "params",
+    [(0.1, 200, 0.0), (0.1, 1000, 0.0), (1.0, 1000, 0.5), (3e-4, 100_000, 1e-5)],
+    ids=str,
+)
+def test_dense_float32_within_few_ulps(params):
+    init, d, end = params
+    s = np.arange(-d, 2 * d + 1, dtype=np.int64)
+    ours = to_numpy(mcd.cosine_decay(init, d, end)(mx.array(s)))
+    t = truth(s, init, d, end)
+    assert np.max(ulp_error(ours, t, mx.float32)) <= 6
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core accuracy bug: float32 results are up to ~5 ulp off mid-decay, "
+    "where the reference is within ~1-2 ulp (see the helper report)",
+)
+@pytest.mark.parametrize(
+    "params",
+    [(0.1, 200, 0.0), (0.1, 1000, 0.0), (1.0, 1000, 0.5), (3e-4, 100_000, 1e-5)],
+    ids=str,
+)
+def test_dense_float32_at_least_as_accurate_as_reference(params):
+    """The issue's requirement, at every step: our error is no larger than
+    the reference's (allowing half an ulp for a correctly rounded result
+    against a reference that lands on the same side)."""
+    init, d, end = params
+    s = np.arange(0, d + 1, dtype=np.int64)
+    step = mx.array(s.astype(np.int32))
+    ours = to_numpy(mcd.cosine_decay(init, d, end)(step)).astype(np.float64)
+    ref = to_numpy(reference(init, d, end)(step)).astype(np.float64)
+    t = truth(s, init, d, end)
+    u = ulp(t, mx.float32)
+    assert np.all(np.abs(ours - t) <= np.abs(ref - t) + 0.5 * u)
