@@ -1,6 +1,9 @@
 """Errors: the reference's texts where it has one, clear messages elsewhere."""
 
+import os
 import re
+import subprocess
+import sys
 
 import mlx.core as mx
 import mlx.optimizers as optim
@@ -63,7 +66,8 @@ def test_integral_float_decay_steps_is_accepted_like_the_reference():
 
 @pytest.mark.parametrize("dtype", [mx.float32, mx.float16, mx.bfloat16, mx.float64], ids=str)
 def test_float_array_decay_steps(dtype):
-    with pytest.raises(ValueError, match=r"decay_steps must have an integer dtype, but got .*float"):
+    msg = r"decay_steps must have an integer dtype, but got .*float"
+    with pytest.raises(ValueError, match=msg):
         mcd.cosine_decay(0.1, mx.array(10.0, dtype=dtype))
 
 
@@ -82,7 +86,8 @@ def test_float_array_decay_steps(dtype):
 def test_array_decay_steps_with_bad_entry_fails_at_construction(d):
     # Repeated: a read of the wrong width once made this pass by chance.
     for _ in range(20):
-        with pytest.raises(ValueError, match=r"^decay_steps must be greater than 0, but got -?[01]\.$"):
+        msg = r"^decay_steps must be greater than 0, but got -?[01]\.$"
+        with pytest.raises(ValueError, match=msg):
             mcd.cosine_decay(0.1, d)
 
 
@@ -105,13 +110,13 @@ def test_export_function_fails_clearly(tmp_path):
 
 
 def test_isa_override_rejects_unknown_names():
-    import subprocess
-    import sys
-
-    code = "import mlx.core as mx, mlx_cosine_decay as m; mx.eval(m.cosine_decay(1.0, 10)(mx.arange(4)))"
+    code = (
+        "import mlx.core as mx, mlx_cosine_decay as m; "
+        "mx.eval(m.cosine_decay(1.0, 10)(mx.arange(4)))"
+    )
     proc = subprocess.run(
         [sys.executable, "-c", code],
-        env={**__import__("os").environ, "MLX_COSINE_DECAY_ISA": "sse9"},
+        env={**os.environ, "MLX_COSINE_DECAY_ISA": "sse9"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -53,7 +53,9 @@ def test_join_schedules_adam_example():
     assert abs(ours.item() - truth([1], 0.1, 200)[0]) <= 2 * 2**-27
 
 
-@pytest.mark.parametrize("opt_cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Lion, optim.Adafactor])
+@pytest.mark.parametrize(
+    "opt_cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Lion, optim.Adafactor]
+)
 def test_every_optimizer_takes_the_schedule(opt_cls):
     lrs = []
     opt = opt_cls(learning_rate=mcd.cosine_decay(1e-2, 20, 1e-3))
