@@ -1,0 +1,304 @@
+"""Optimizers, compiled training, threads, the graph, streams, memory, ISAs."""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from functools import partial
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+import pytest
+
+from conftest import reference, to_numpy, truth
+
+import mlx_cosine_decay as mcd
+
+# Optimizers: the documented examples.
+
+
+def test_sgd_example():
+    for make in (mcd.cosine_decay, optim.cosine_decay):
+        opt = optim.SGD(learning_rate=make(1e-1, 1000))
+        assert opt.learning_rate.item() == pytest.approx(0.1, rel=1e-7)
+        for _ in range(5):
+            opt.update({}, {})
+        assert f"{opt.learning_rate.item():.6g}" == "0.0999961"
+        assert opt.learning_rate.dtype == mx.float32
+    ours = optim.SGD(learning_rate=mcd.cosine_decay(1e-1, 1000))
+    ref = optim.SGD(learning_rate=optim.cosine_decay(1e-1, 1000))
+    for _ in range(5):
+        ours.update({}, {})
+        ref.update({}, {})
+    # After 5 updates the rate is the schedule at step 4.
+    assert abs(ours.learning_rate.item() - truth([4], 0.1, 1000)[0]) <= 2 * 2**-27
+    assert abs(ours.learning_rate.item() - ref.learning_rate.item()) <= 2 * 2**-27
+
+
+def test_join_schedules_adam_example():
+    def run(make):
+        sched = optim.join_schedules([optim.linear_schedule(0, 1e-1, 10), make(1e-1, 200)], [10])
+        opt = optim.Adam(learning_rate=sched)
+        for _ in range(12):
+            opt.update({}, {})
+        return opt.learning_rate
+
+    ours, ref = run(mcd.cosine_decay), run(optim.cosine_decay)
+    assert f"{ours.item():.6g}" == f"{ref.item():.6g}" == "0.0999938"
+    assert ours.dtype == ref.dtype
+    # After 12 updates the rate is the cosine schedule at step 11 - 10 = 1.
+    assert abs(ours.item() - truth([1], 0.1, 200)[0]) <= 2 * 2**-27
+
+
+@pytest.mark.parametrize(
+    "opt_cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Lion, optim.Adafactor]
+)
+def test_every_optimizer_takes_the_schedule(opt_cls):
+    lrs = []
+    opt = opt_cls(learning_rate=mcd.cosine_decay(1e-2, 20, 1e-3))
+    params = {"w": mx.ones((3,))}
+    for _ in range(25):
+        params = opt.apply_gradients({"w": mx.full((3,), 0.5)}, params)
+        lrs.append(opt.learning_rate.item())
+    # The rate read after k updates is the schedule at step k - 1.
+    want = truth(np.arange(0, 25), 1e-2, 20, 1e-3)
+    np.testing.assert_allclose(lrs, want, rtol=2e-6, atol=1e-10)
+
+
+def _train(schedule, steps=30):
+    mx.random.seed(3)
+    model = nn.Linear(4, 1)
+    opt = optim.SGD(learning_rate=schedule, momentum=0.9)
+    opt.init(model.trainable_parameters())
+    state = [model.state, opt.state]
+
+    def loss_fn(model, x, y):
+        return nn.losses.mse_loss(model(x), y)
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def step(x, y):
+        loss, grads = nn.value_and_grad(model, loss_fn)(model, x, y)
+        opt.update(model, grads)
+        return loss
+
+    x = mx.random.normal((16, 4))
+    y = x @ mx.array([[1.0], [-2.0], [0.5], [3.0]])
+    lrs, losses = [], []
+    for _ in range(steps):
+        losses.append(step(x, y).item())
+        lrs.append(opt.learning_rate.item())
+    return np.array(lrs), np.array(losses)
+
+
+def test_compiled_training_step():
+    lrs, losses = _train(mcd.cosine_decay(0.05, 20, 0.001))
+    ref_lrs, ref_losses = _train(optim.cosine_decay(0.05, 20, 0.001))
+    ulp = float(np.spacing(np.float32(0.05)))
+    np.testing.assert_allclose(lrs, ref_lrs, rtol=0, atol=4 * ulp)
+    # The rate read after k steps is the schedule at step k - 1.
+    np.testing.assert_allclose(lrs, truth(np.arange(0, 30), 0.05, 20, 0.001), rtol=0, atol=4 * ulp)
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-4)
+    assert losses[-1] < losses[0]
+
+
+# Threads.
+
+
+def test_python_threads():
+    scheds = [mcd.cosine_decay(0.1 * (k + 1), 100 + 37 * k, 0.001 * k) for k in range(6)]
+    inputs = [
+        mx.arange(-500, 300_000, 3, dtype=dt)
+        for dt in (mx.int32, mx.int64, mx.float32, mx.uint32, mx.float64, mx.int32)
+    ]
+    mx.eval(inputs)
+    want = [to_numpy(s(x)) for s, x in zip(scheds, inputs)]
+    errors, results = [], {}
+
+    def worker(k):
+        try:
+            for it in range(8):
+                j = (k + it) % len(scheds)
+                results[(k, it)] = (j, to_numpy(scheds[j](inputs[j])))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 32
+    for j, got in results.values():
+        np.testing.assert_array_equal(got, want[j])
+
+
+def test_num_threads_do_not_change_results(restore_threads):
+    sched = mcd.cosine_decay(0.3, 123_457, 0.002)
+    base = mx.arange(-300_000, 700_000, dtype=mx.int64)
+    cases = [
+        base,
+        base.astype(mx.float32) * 0.75,
+        base.astype(mx.int32)[::-3],
+        mx.broadcast_to(base[:1000].astype(mx.uint32).reshape(1, 1000), (600, 1000)),
+        base.astype(mx.float16)[::7],
+    ]
+    mx.eval(cases)
+    outs = {}
+    for n in (1, 2, 3):
+        mcd.set_num_threads(n)
+        assert mcd.num_threads() == n
+        outs[n] = [to_numpy(sched(c)) for c in cases]
+        outs[n].append(to_numpy(sched.values(1_000_000, start=-5)))
+    for n in (2, 3):
+        for a, b in zip(outs[1], outs[n]):
+            np.testing.assert_array_equal(a, b)
+
+
+# The graph.
+
+
+def _primitives(dot_text):
+    return re.findall(r'label ="([^"]+)", shape=rectangle', dot_text)
+
+
+def test_one_node_graph(tmp_path):
+    x = mx.arange(1000)
+    mx.eval(x)
+    y = mcd.cosine_decay(0.1, 1000)(x)
+    mx.export_to_dot(str(tmp_path / "ours.dot"), y)
+    assert _primitives((tmp_path / "ours.dot").read_text()) == ["CosineDecay"]
+    # The reference is a chain of ops; the comparison shows the parser works.
+    mx.export_to_dot(str(tmp_path / "ref.dot"), optim.cosine_decay(0.1, 1000)(x))
+    ref_ops = _primitives((tmp_path / "ref.dot").read_text())
+    assert "Cos" in ref_ops and len(ref_ops) > 3
+
+
+def test_laziness(tmp_path):
+    x = mx.arange(10_000_000, dtype=mx.int32)
+    mx.eval(x)
+    before = mx.get_active_memory()
+    y = mcd.cosine_decay(0.1, 1000)(x)
+    assert mx.get_active_memory() - before < 1_000_000  # no output yet
+    mx.export_to_dot(str(tmp_path / "lazy.dot"), y)
+    assert _primitives((tmp_path / "lazy.dot").read_text()) == ["CosineDecay"]
+    mx.eval(y)
+    assert mx.get_active_memory() - before >= 40_000_000
+    mx.export_to_dot(str(tmp_path / "done.dot"), y)
+    assert _primitives((tmp_path / "done.dot").read_text()) == []
+    assert y[999].item() == pytest.approx(truth([999], 0.1, 1000)[0], rel=1e-5)
+
+
+def test_streams():
+    x = mx.arange(-50, 2000, dtype=mx.int32)
+    sched = mcd.cosine_decay(0.1, 1000, 0.01)
+    want = to_numpy(sched(x))
+    with mx.stream(mx.cpu):
+        a = sched(x)
+    s = mx.new_stream(mx.cpu)
+    with mx.stream(s):
+        b = sched(x)
+    c = sched(x, stream=s)
+    d = mcd.cosine_decay_op(x, 0.1, 1000, 0.01, stream=mx.cpu)
+    e = mcd.cosine_decay_op(x, 0.1, 1000, 0.01, stream=s)
+    for got in (a, b, c, d, e):
+        np.testing.assert_array_equal(to_numpy(got), want)
+
+
+# Memory.
+
+N = 10_000_000
+SLACK = 1 << 20
+
+
+def test_peak_memory_is_the_output():
+    x = mx.arange(N, dtype=mx.int32)
+    mx.eval(x)
+    keep = x  # not donatable
+    mx.reset_peak_memory()
+    base = mx.get_active_memory()
+    y = mcd.cosine_decay(0.1, 1000)(x)
+    mx.eval(y)
+    grown = mx.get_peak_memory() - base
+    assert 4 * N <= grown <= 4 * N + SLACK, grown
+    assert keep.size == N
+
+
+def test_peak_memory_with_a_donated_input():
+    x = mx.arange(N, dtype=mx.int32)
+    mx.eval(x)
+    mx.reset_peak_memory()
+    base = mx.get_active_memory()
+    y = mcd.cosine_decay(0.1, 1000)(x)
+    del x  # the step buffer can become the output
+    mx.eval(y)
+    assert mx.get_peak_memory() - base <= SLACK
+    assert y.dtype == mx.float32 and y.size == N
+    assert y[N - 1].item() == 0.0 and y[1].item() == pytest.approx(0.09999975, rel=1e-6)
+
+
+def test_peak_memory_generated_values():
+    sched = mcd.cosine_decay(0.1, 1000)
+    mx.reset_peak_memory()
+    base = mx.get_active_memory()
+    y = sched.values(N)
+    mx.eval(y)
+    assert mx.get_peak_memory() - base <= 4 * N + SLACK
+
+
+# Instruction sets (read once per process: one subprocess each).
+
+_ISA_SCRIPT = r"""
+import hashlib, sys
+import mlx.core as mx, numpy as np
+import mlx_cosine_decay as mcd
+print(mcd.cpu_isa())
+h = hashlib.sha256()
+base = mx.arange(-70_000, 1_100_000, 3, dtype=mx.int64)
+for d, init, end in [(1, 0.1, 0.0), (1000, 0.1, 0.01), (123_457, -0.5, 2.0), (10**12, 1.0, 0.0)]:
+    s = mcd.cosine_decay(init, d, end)
+    for dt in [mx.bool_, mx.int8, mx.uint8, mx.int16, mx.uint16, mx.int32, mx.uint32,
+               mx.int64, mx.uint64, mx.float16, mx.bfloat16, mx.float32, mx.float64]:
+        x = base.astype(dt)
+        for v in (x, x[::-5]):
+            out = s(v)
+            if out.dtype == mx.bfloat16:
+                out = out.view(mx.uint16)
+            h.update(np.array(out).tobytes())
+    h.update(np.array(s.values(300_000, start=-100)).tobytes())
+print(h.hexdigest())
+"""
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return set(re.search(r"^flags\s*:(.*)$", f.read(), re.M).group(1).split())
+    except (OSError, AttributeError):
+        return set()
+
+
+def test_isa_variants_agree():
+    flags = _cpu_flags()
+    if "avx2" not in flags:
+        pytest.skip("no x86 AVX2 CPU: only one kernel runs here")
+    isas = ["baseline", "avx2"]
+    if {"avx512f", "avx512dq", "avx512vl", "avx512bw"} <= flags:
+        isas.append("avx512")
+    digests = {}
+    for isa in isas:
+        proc = subprocess.run(
+            [sys.executable, "-c", _ISA_SCRIPT],
+            env={**os.environ, "MLX_COSINE_DECAY_ISA": isa},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        name, digest = proc.stdout.split()
+        assert name == isa
+        digests[isa] = digest
+    assert len(set(digests.values())) == 1, digests
