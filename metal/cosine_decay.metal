@@ -105,7 +105,7 @@ struct Evaluator {
   Evaluator(float init, float end, int64_t d)
       : narrow_params(math::make_params<int32_t, float>(init, end, d)),
         wide_params(math::make_params<int64_t, float>(init, end, d)),
-        narrow(sizeof(S) < 8 && 2 * d <= 2147483647) {}
+        narrow(sizeof(S) < 8 && d <= 1073741823) {} // 2D <= INT32_MAX
 
   float operator()(S s) const {
     return narrow ? value_at(s, narrow_params) : value_at(s, wide_params);
@@ -127,7 +127,7 @@ struct Evaluator<float> {
   Evaluator(float init, float end, int64_t d)
       : float_params(math::make_params<float, float>(init, end, d)),
         int_params(math::make_params<int64_t, float>(init, end, d)),
-        narrow(2 * d <= 16777216) {}
+        narrow(d <= 8388608) {} // 2D <= 2^24
 
   float operator()(float s) const {
     if (narrow) {
