@@ -5,8 +5,10 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/variant.h>
 
+#include "metal/kernel_source.h"
 #include "mlx_cosine_decay/cosine_decay.h"
 
 namespace nb = nanobind;
@@ -81,4 +83,29 @@ NB_MODULE(_ext, m) {
   m.def("set_num_threads", &cd::set_num_threads, "n"_a);
   m.def("num_threads", &cd::num_threads);
   m.def("cpu_isa", &cd::cpu_isa);
+
+  // Private, for tests: the embedded Metal source and what eval_gpu would
+  // ask the Metal device for (kernel name, library name, library source).
+  m.def("_metal_source", &cd::metal::metal_source);
+  m.def(
+      "_metal_library",
+      [](bool contiguous,
+         bool generated,
+         bool array_params,
+         mx::Dtype step,
+         mx::Dtype out,
+         bool large) {
+        cd::metal::KernelSpec spec{
+            contiguous, generated, array_params, step, out, large};
+        return std::make_tuple(
+            cd::metal::kernel_name(spec),
+            cd::metal::library_name(spec),
+            cd::metal::library_source(spec));
+      },
+      "contiguous"_a,
+      "generated"_a,
+      "array_params"_a,
+      "step"_a,
+      "out"_a,
+      "large"_a);
 }

@@ -1,0 +1,44 @@
+// Copyright © 2026 mlx-cosine-decay authors.
+//
+// The Metal source of the kernels and the names and instantiations the host
+// asks the Metal device for. Plain strings: built on every platform, so the
+// tests can check them where Metal does not run.
+
+#pragma once
+
+#include <string>
+
+#include "mlx/dtype.h"
+
+namespace mlx_cosine_decay::metal {
+
+namespace mx = mlx::core;
+
+/** metal/cosine_decay.metal with the math header inlined (generated at build
+ * time by cmake/embed_metal.cmake), and a hash of that text. */
+const char* metal_source();
+const char* metal_source_hash();
+
+/** Elements per thread of the contiguous kernel. */
+constexpr int work_per_thread = 4;
+
+/** One kernel: its variant and the types it is instantiated for. */
+struct KernelSpec {
+  bool contiguous; // else strided
+  bool generated; // steps from the position on the last axis (strided only)
+  bool array_params; // init, end and decay_steps from memory (strided only)
+  mx::Dtype step; // ignored when generated (the step is int64)
+  mx::Dtype out; // float32, float16 or bfloat16
+  bool large; // 64-bit element indices
+};
+
+/** e.g. cosine_decay_contiguous_int32_float32_u32. */
+std::string kernel_name(const KernelSpec& spec);
+
+/** The name the library is cached under: the source hash and kernel name. */
+std::string library_name(const KernelSpec& spec);
+
+/** metal_source() plus the [[host_name]] instantiation of the kernel. */
+std::string library_source(const KernelSpec& spec);
+
+} // namespace mlx_cosine_decay::metal

@@ -1,0 +1,231 @@
+// Copyright © 2026 mlx-cosine-decay authors.
+//
+// The Metal kernels of CosineDecay: templates only. The host (csrc/metal/)
+// appends one `[[host_name("...")]]` instantiation per library it builds, and
+// the host-emulation test (tests/metal_emulation/) compiles this same file
+// as C++. The formula comes from cosine_decay_math.h, nothing else.
+//
+// The reduction type R is chosen as the CPU kernels choose it
+// (csrc/cpu/kernels.cpp `row`), except that Metal has no double: see
+// Evaluator<float>. Outputs are computed in float and rounded once; float64
+// is rejected by the host, as MLX rejects it on the GPU.
+
+#ifdef __METAL_VERSION__
+#include <metal_stdlib>
+#endif
+
+#include "cosine_decay_math.h"
+
+namespace cosine_decay_metal {
+
+namespace math = cosine_decay_math;
+
+// bfloat16 by its bits. Metal's own `bfloat` needs Metal 3.1; converting by
+// hand is exact, portable, and lets the host emulation run this code as is.
+struct bfloat16_bits {
+  uint16_t bits;
+};
+
+// The parameters of a schedule with scalar init, end and decay_steps, and the
+// first generated step. The host fills the same layout (24 bytes).
+struct Scalars {
+  float init;
+  float end;
+  int64_t decay_steps;
+  int64_t start;
+};
+
+// Steps and array parameters are widened before any arithmetic: half and
+// bfloat16 to float, everything else stays as it is.
+template <typename T>
+struct Widen {
+  typedef T type;
+  static T get(T x) {
+    return x;
+  }
+};
+
+template <>
+struct Widen<half> {
+  typedef float type;
+  static float get(half x) {
+    return static_cast<float>(x);
+  }
+};
+
+template <>
+struct Widen<bfloat16_bits> {
+  typedef float type;
+  static float get(bfloat16_bits x) {
+    return as_type<float>(static_cast<uint32_t>(x.bits) << 16);
+  }
+};
+
+// The one rounding from the float result to the output type.
+template <typename Out>
+struct Narrow {
+  static Out get(float v) {
+    return static_cast<Out>(v);
+  }
+};
+
+template <>
+struct Narrow<bfloat16_bits> {
+  static bfloat16_bits get(float v) {
+    // Round to nearest even, NaN to 0x7FC0: the same as MLX's bfloat16_t.
+    uint32_t u = as_type<uint32_t>(v);
+    bfloat16_bits b;
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) {
+      b.bits = 0x7FC0;
+    } else {
+      b.bits = static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+    }
+    return b;
+  }
+};
+
+// The schedule at one widened step, reduced in R.
+template <typename R, typename S>
+inline float value_at(S s, math::Params<R, float> p) {
+  R a = math::clamp_step<R>(s, p.d);
+  R m = math::in_first_period(a, p) ? math::magnitude(a)
+                                    : math::reduce_period(a, p);
+  return math::decay_at(m, p);
+}
+
+// The schedule for one set of parameters, with the reduction type chosen as
+// the CPU does. Integer steps (S has at most 32 bits): int32 while
+// 2D <= INT32_MAX, else int64; 64-bit steps: int64.
+template <typename S>
+struct Evaluator {
+  math::Params<int32_t, float> narrow_params;
+  math::Params<int64_t, float> wide_params;
+  bool narrow;
+
+  Evaluator(float init, float end, int64_t d)
+      : narrow_params(math::make_params<int32_t, float>(init, end, d)),
+        wide_params(math::make_params<int64_t, float>(init, end, d)),
+        narrow(sizeof(S) < 8 && d <= 1073741823) {} // 2D <= INT32_MAX
+
+  float operator()(S s) const {
+    return narrow ? value_at(s, narrow_params) : value_at(s, wide_params);
+  }
+};
+
+// Floating steps: float holds 2D and every clamped step exactly while
+// 2D <= 2^24. Beyond that the CPU reduces in double, which Metal lacks; but
+// every float step there is either an integer (reduced exactly in int64) or
+// has |step| < 2^23 < D (no reduction, and D - |step| is exact or not
+// needed), so the result still equals the CPU's. Only integers below -2^62
+// stay in float, reduced modulo a rounded 2D.
+template <>
+struct Evaluator<float> {
+  math::Params<float, float> float_params;
+  math::Params<int64_t, float> int_params;
+  bool narrow;
+
+  Evaluator(float init, float end, int64_t d)
+      : float_params(math::make_params<float, float>(init, end, d)),
+        int_params(math::make_params<int64_t, float>(init, end, d)),
+        narrow(d <= 8388608) {} // 2D <= 2^24
+
+  float operator()(float s) const {
+    if (narrow) {
+      return value_at(s, float_params);
+    }
+    const float limit = 4611686018427387904.0f; // 2^62 >= D
+    if (s >= limit) {
+      return value_at(static_cast<int64_t>(limit), int_params);
+    }
+    if (s > -limit && static_cast<float>(static_cast<int64_t>(s)) == s) {
+      return value_at(static_cast<int64_t>(s), int_params);
+    }
+    return value_at(s, float_params);
+  }
+};
+
+// Contiguous steps (or any layout the output shares): N elements per thread,
+// scalar parameters. The grid is 1-d, or 2-d above 2^32 threads.
+template <typename In, typename Out, typename IdxT, int N>
+[[kernel]] void cosine_decay_contiguous(
+    device const In* step [[buffer(0)]],
+    device Out* out [[buffer(1)]],
+    constant const Scalars& sc [[buffer(2)]],
+    constant const IdxT& size [[buffer(3)]],
+    uint2 index [[thread_position_in_grid]],
+    uint2 grid_dim [[threads_per_grid]]) {
+  IdxT begin = static_cast<IdxT>(N) *
+      (static_cast<IdxT>(index.x) +
+       static_cast<IdxT>(grid_dim.x) * static_cast<IdxT>(index.y));
+  if (begin >= size) {
+    return;
+  }
+  Evaluator<typename Widen<In>::type> value(sc.init, sc.end, sc.decay_steps);
+  for (int j = 0; j < N; ++j) {
+    IdxT i = begin + static_cast<IdxT>(j);
+    if (N == 1 || i < size) {
+      out[i] = Narrow<Out>::get(value(Widen<In>::get(step[i])));
+    }
+  }
+}
+
+// Any layout: one element per thread of a row-contiguous output over `shape`
+// (ndim axes). `strides` holds ndim strides for each of step, init, end and
+// decay_steps, in elements (0 where broadcast, negative where reversed, so
+// memory offsets are signed 64-bit; IdxT is the element index). Generated:
+// the step is sc.start + the step offset (the host passes step strides
+// 0, ..., 0, 1 and In = int64_t). ArrayParams: init and end (in Out) and
+// decay_steps (int64) come from memory, else from `sc`. Buffers a variant
+// does not read are bound to placeholders by the host.
+template <
+    typename In,
+    typename Out,
+    typename IdxT,
+    bool Generated,
+    bool ArrayParams>
+[[kernel]] void cosine_decay_strided(
+    device const In* step [[buffer(0)]],
+    device Out* out [[buffer(1)]],
+    constant const Scalars& sc [[buffer(2)]],
+    constant const IdxT& size [[buffer(3)]],
+    device const Out* init [[buffer(4)]],
+    device const Out* end [[buffer(5)]],
+    device const int64_t* decay_steps [[buffer(6)]],
+    constant const int* shape [[buffer(7)]],
+    constant const int64_t* strides [[buffer(8)]],
+    constant const int& ndim [[buffer(9)]],
+    uint2 index [[thread_position_in_grid]],
+    uint2 grid_dim [[threads_per_grid]]) {
+  IdxT i = static_cast<IdxT>(index.x) +
+      static_cast<IdxT>(grid_dim.x) * static_cast<IdxT>(index.y);
+  if (i >= size) {
+    return;
+  }
+  int64_t loc[4] = {0, 0, 0, 0};
+  IdxT rest = i;
+  for (int ax = ndim - 1; ax >= 0; --ax) {
+    IdxT len = static_cast<IdxT>(shape[ax]);
+    int64_t pos = static_cast<int64_t>(rest % len);
+    rest /= len;
+    for (int k = 0; k < 4; ++k) {
+      loc[k] += pos * strides[k * ndim + ax];
+    }
+  }
+  typedef typename Widen<In>::type S;
+  S s = Generated ? static_cast<S>(sc.start + loc[0])
+                  : Widen<In>::get(step[loc[0]]);
+  float init_value = sc.init;
+  float end_value = sc.end;
+  int64_t d = sc.decay_steps;
+  if (ArrayParams) {
+    init_value = static_cast<float>(Widen<Out>::get(init[loc[1]]));
+    end_value = static_cast<float>(Widen<Out>::get(end[loc[2]]));
+    d = decay_steps[loc[3]];
+  }
+  float v = d < 1 // only reachable through array-valued decay_steps
+      ? metal::numeric_limits<float>::quiet_NaN()
+      : Evaluator<S>(init_value, end_value, d)(s);
+  out[i] = Narrow<Out>::get(v);
+}
+
+} // namespace cosine_decay_metal

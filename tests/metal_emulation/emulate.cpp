@@ -1,0 +1,243 @@
+// Copyright © 2026 mlx-cosine-decay authors.
+//
+// Runs the kernels of metal/cosine_decay.metal on the host: the same file,
+// compiled as C++ through metal_compat.h, called once per thread position of
+// the grid a test asks for. Driven by tests/test_metal_emulation.py:
+//
+//   emulate CASE_DIR
+//
+// reads CASE_DIR/meta.txt (see `Case`) and the raw buffers step.bin,
+// init.bin, end.bin, decay_steps.bin, and writes CASE_DIR/out.bin.
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// Standard headers first: the compatibility macros would break them.
+#include "metal_compat.h"
+
+#include "cosine_decay.metal"
+
+#undef device
+#undef constant
+#undef thread
+#undef threadgroup
+#undef kernel
+#undef buffer
+#undef thread_position_in_grid
+#undef threads_per_grid
+
+namespace {
+
+using namespace cosine_decay_metal;
+
+constexpr int work_per_thread = 4; // as csrc/metal/eval_gpu.cpp
+constexpr size_t guard = 64; // bytes after the output that must stay untouched
+constexpr unsigned char fill = 0x5A;
+
+struct Case {
+  std::string variant, step, out;
+  int idx_bits;
+  bool generated, array_params;
+  Scalars scalars;
+  uint64_t size;
+  uint32_t grid_x, grid_y;
+  std::vector<int> shape;
+  std::vector<int64_t> strides; // 4 x ndim
+  int64_t offsets[4]; // elements from the start of each buffer
+};
+
+std::vector<char> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    return {};
+  }
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+Case read_case(const std::string& dir) {
+  std::ifstream f(dir + "/meta.txt");
+  if (!f) {
+    throw std::runtime_error("cannot read " + dir + "/meta.txt");
+  }
+  Case c;
+  std::string key;
+  int ndim = 0;
+  while (f >> key) {
+    if (key == "variant") {
+      f >> c.variant;
+    } else if (key == "step") {
+      f >> c.step;
+    } else if (key == "out") {
+      f >> c.out;
+    } else if (key == "idx") {
+      f >> c.idx_bits;
+    } else if (key == "generated") {
+      f >> c.generated;
+    } else if (key == "array_params") {
+      f >> c.array_params;
+    } else if (key == "scalars") {
+      f >> c.scalars.init >> c.scalars.end >> c.scalars.decay_steps >>
+          c.scalars.start;
+    } else if (key == "size") {
+      f >> c.size;
+    } else if (key == "grid") {
+      f >> c.grid_x >> c.grid_y;
+    } else if (key == "ndim") {
+      f >> ndim;
+      c.shape.resize(ndim);
+      c.strides.resize(4 * ndim);
+    } else if (key == "shape") {
+      for (auto& s : c.shape) {
+        f >> s;
+      }
+    } else if (key == "strides") {
+      for (auto& s : c.strides) {
+        f >> s;
+      }
+    } else if (key == "offsets") {
+      for (auto& o : c.offsets) {
+        f >> o;
+      }
+    } else {
+      throw std::runtime_error("unknown key " + key);
+    }
+  }
+  if (!f.eof()) {
+    throw std::runtime_error("malformed meta.txt");
+  }
+  return c;
+}
+
+template <typename T>
+struct Tag {
+  using type = T;
+};
+
+template <typename F>
+void with_step_type(const std::string& name, F f) {
+  if (name == "bool") return f(Tag<bool>{});
+  if (name == "uint8") return f(Tag<uint8_t>{});
+  if (name == "uint16") return f(Tag<uint16_t>{});
+  if (name == "uint32") return f(Tag<uint32_t>{});
+  if (name == "uint64") return f(Tag<uint64_t>{});
+  if (name == "int8") return f(Tag<int8_t>{});
+  if (name == "int16") return f(Tag<int16_t>{});
+  if (name == "int32") return f(Tag<int32_t>{});
+  if (name == "int64") return f(Tag<int64_t>{});
+  if (name == "float16") return f(Tag<half>{});
+  if (name == "bfloat16") return f(Tag<bfloat16_bits>{});
+  if (name == "float32") return f(Tag<float>{});
+  throw std::runtime_error("unsupported step type " + name);
+}
+
+template <typename F>
+void with_out_type(const std::string& name, F f) {
+  if (name == "float32") return f(Tag<float>{});
+  if (name == "float16") return f(Tag<half>{});
+  if (name == "bfloat16") return f(Tag<bfloat16_bits>{});
+  throw std::runtime_error("unsupported output type " + name);
+}
+
+template <typename F>
+void with_idx_type(int bits, F f) {
+  if (bits == 32) return f(Tag<uint32_t>{});
+  if (bits == 64) return f(Tag<uint64_t>{});
+  throw std::runtime_error("idx must be 32 or 64");
+}
+
+// Every thread position of the grid, in an order a GPU might also use.
+template <typename K>
+void each_thread(const Case& c, K kernel) {
+  uint2 grid{c.grid_x, c.grid_y};
+  for (uint32_t y = 0; y < c.grid_y; ++y) {
+    for (uint32_t x = 0; x < c.grid_x; ++x) {
+      kernel(uint2{x, y}, grid);
+    }
+  }
+}
+
+template <typename In, typename Out, typename IdxT>
+void run(const Case& c, const std::string& dir, std::vector<char>& out_bytes) {
+  auto step_bytes = read_file(dir + "/step.bin");
+  auto init_bytes = read_file(dir + "/init.bin");
+  auto end_bytes = read_file(dir + "/end.bin");
+  auto d_bytes = read_file(dir + "/decay_steps.bin");
+  auto* step = reinterpret_cast<const In*>(step_bytes.data()) + c.offsets[0];
+  auto* init = reinterpret_cast<const Out*>(init_bytes.data()) + c.offsets[1];
+  auto* end = reinterpret_cast<const Out*>(end_bytes.data()) + c.offsets[2];
+  auto* d = reinterpret_cast<const int64_t*>(d_bytes.data()) + c.offsets[3];
+  auto* out = reinterpret_cast<Out*>(out_bytes.data());
+  IdxT size = static_cast<IdxT>(c.size);
+  int ndim = static_cast<int>(c.shape.size());
+
+  if (c.variant == "contiguous") {
+    each_thread(c, [&](uint2 index, uint2 grid) {
+      cosine_decay_contiguous<In, Out, IdxT, work_per_thread>(
+          step, out, c.scalars, size, index, grid);
+    });
+  } else if (c.variant == "strided") {
+    auto strided = [&](auto kernel) {
+      each_thread(c, [&](uint2 index, uint2 grid) {
+        kernel(step, out, c.scalars, size, init, end, d, c.shape.data(),
+               c.strides.data(), ndim, index, grid);
+      });
+    };
+    if (c.generated && c.array_params) {
+      if constexpr (std::is_same_v<In, int64_t>) {
+        strided(cosine_decay_strided<In, Out, IdxT, true, true>);
+      } else {
+        throw std::runtime_error("generated steps are int64");
+      }
+    } else if (c.generated) {
+      throw std::runtime_error("generated steps come with array parameters");
+    } else if (c.array_params) {
+      strided(cosine_decay_strided<In, Out, IdxT, false, true>);
+    } else {
+      strided(cosine_decay_strided<In, Out, IdxT, false, false>);
+    }
+  } else {
+    throw std::runtime_error("unknown variant " + c.variant);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: emulate CASE_DIR\n";
+    return 2;
+  }
+  std::string dir = argv[1];
+  try {
+    Case c = read_case(dir);
+    std::vector<char> out_bytes;
+    size_t out_size = 0;
+    with_out_type(c.out, [&](auto out_tag) {
+      using Out = typename decltype(out_tag)::type;
+      out_size = c.size * sizeof(Out);
+      out_bytes.assign(out_size + guard, static_cast<char>(fill));
+      with_step_type(c.generated ? "int64" : c.step, [&](auto in_tag) {
+        using In = typename decltype(in_tag)::type;
+        with_idx_type(c.idx_bits, [&](auto idx_tag) {
+          using IdxT = typename decltype(idx_tag)::type;
+          run<In, Out, IdxT>(c, dir, out_bytes);
+        });
+      });
+    });
+    for (size_t i = out_size; i < out_bytes.size(); ++i) {
+      if (out_bytes[i] != static_cast<char>(fill)) {
+        throw std::runtime_error("a kernel wrote past the end of the output");
+      }
+    }
+    std::ofstream f(dir + "/out.bin", std::ios::binary);
+    f.write(out_bytes.data(), out_size);
+    return f ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "emulate: " << e.what() << "\n";
+    return 1;
+  }
+}

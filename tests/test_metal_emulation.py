@@ -1,0 +1,349 @@
+"""The Metal kernels, run on the host: metal/cosine_decay.metal compiled as C++
+through tests/metal_emulation/metal_compat.h, called at every thread position
+of a grid, and compared bit for bit with the CPU path of the installed package.
+
+Metal itself cannot run here; this checks the shader's own code (indexing,
+bounds, strides, dtype handling, the choice of reduction type) on the same
+math header. What it cannot check is the Metal compiler (see the README)."""
+
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+from mlx_cosine_decay import _ext
+
+ROOT = Path(__file__).resolve().parents[1]
+EMULATION = ROOT / "tests" / "metal_emulation"
+
+STEP_DTYPES = [
+    "bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32",
+    "int64", "float16", "bfloat16", "float32",
+]
+OUT_DTYPES = ["float32", "float16", "bfloat16"]
+FLOATS = {"float16", "bfloat16", "float32"}
+WORK_PER_THREAD = 4  # as csrc/metal/eval_gpu.cpp
+
+# decay_steps covering every reduction type: int32 (2D <= INT32_MAX) and
+# int64 for integers; float (2D <= 2^24) and the mixed path for floats.
+DECAY_STEPS = [1, 7, 1000, 2**23, 2**23 + 1, 10**6, 2**30 - 1, 2**30, 3 * 10**9, 10**12]
+
+
+def _compiler():
+    for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    cxx = _compiler()
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    tmp = tmp_path_factory.mktemp("metal_emulation")
+    probe = tmp / "probe.cpp"
+    probe.write_text("int main() { _Float16 h = 1.5f; return (float)h == 1.5f ? 0 : 1; }\n")
+    if subprocess.run([cxx, "-std=c++17", str(probe), "-o", str(tmp / "probe")],
+                      capture_output=True).returncode != 0:
+        pytest.skip(f"{cxx} has no _Float16 (needed to emulate Metal's half)")
+    exe = tmp / "emulate"
+    cmd = [
+        cxx, "-std=c++17", "-O1", "-ffp-contract=off", "-Wall", "-Wextra",
+        f"-I{ROOT / 'metal'}", f"-I{EMULATION}", str(EMULATION / "emulate.cpp"),
+        "-o", str(exe),
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return exe
+
+
+def mx_dtype(name):
+    return mx.bool_ if name == "bool" else getattr(mx, name)
+
+
+def bits_dtype(name):
+    return {"float32": np.uint32, "float16": np.uint16, "bfloat16": np.uint16}[name]
+
+
+def step_values(dtype, d):
+    """Steps that reach every branch: both ends of the decay and its middle,
+    past the end, negative steps in and beyond the first period, the dtype's
+    limits, and for floats fractions, infinities and NaN."""
+    if dtype == "bool":
+        return [False, True]
+    edges = [0, 1, 2, d // 2 - 1, d // 2, d // 2 + 1, d - 1, d, d + 1, 2 * d - 1,
+             2 * d, 3 * d + 1, -1, -d + 1, -d, -d - 1, -2 * d, -3 * d - 2]
+    edges += list(range(-20, 21))
+    if dtype in FLOATS:
+        # Float steps below -2^62 stay in float on the GPU (see the shader):
+        # the only place it may differ from the CPU, which uses double there.
+        big = 2 * d > 2**24
+        edges += [0.5, -0.5, 0.1, d - 0.5, d + 0.25, d / 2 + 0.5, -d - 0.5, 1e-30,
+                  -0.0, 2.5e18, 1e30, math.inf, -math.inf, math.nan, 8388607.5,
+                  5e6 + 0.75, -5e6 - 0.25]
+        edges += [] if big else [-1e30, -2.5e18]
+        return edges
+    info = np.iinfo(getattr(np, dtype))
+    edges += [info.min, info.min + 1, info.max - 1, info.max]
+    return [v for v in edges if info.min <= v <= info.max]
+
+
+def step_buffer(dtype, values):
+    """(raw bits for the emulator, the same steps as an mx.array)."""
+    if dtype == "bfloat16":
+        bits = np.array(mx.array(np.array(values, np.float32)).astype(mx.bfloat16)
+                        .view(mx.uint16))
+        return bits, lambda a: mx.array(a).view(mx.bfloat16)
+    if dtype == "bool":
+        raw = np.array(values, np.bool_)
+    elif dtype in FLOATS:
+        with np.errstate(over="ignore"):
+            raw = np.array(values, np.float64).astype(getattr(np, dtype))
+    else:
+        raw = np.array(values, getattr(np, dtype))
+    return raw, mx.array
+
+
+def param_buffer(out, values):
+    """Parameters in the output dtype (raw bits) and as float32 (the same
+    values: chosen to be exact in every output dtype)."""
+    f32 = np.array(values, np.float32)
+    if out == "bfloat16":
+        raw = np.array(mx.array(f32).astype(mx.bfloat16).view(mx.uint16))
+    else:
+        raw = f32.astype(getattr(np, out))
+    return raw, f32
+
+
+def bits_of(reference, out):
+    """The CPU's float32 result rounded once to `out`, as bits."""
+    r = reference.astype(mx_dtype(out))
+    if out == "bfloat16":
+        r = r.view(mx.uint16)
+    return np.array(r).reshape(-1).view(bits_dtype(out))
+
+
+def is_nan(bits, out):
+    b = bits.astype(np.uint32)
+    if out == "float32":
+        return (b & 0x7FFFFFFF) > 0x7F800000
+    return (b & 0x7FFF) > (0x7C00 if out == "float16" else 0x7F80)
+
+
+def emulate(exe, tmp, *, variant, step, out, idx, size, grid, scalars,
+            generated=False, array_params=False, shape=(), strides=None,
+            offsets=(0, 0, 0, 0), buffers=None):
+    strides = strides or [[] for _ in range(4)]
+    meta = [
+        f"variant {variant}", f"step {step}", f"out {out}", f"idx {idx}",
+        f"generated {int(generated)}", f"array_params {int(array_params)}",
+        "scalars {!r} {!r} {} {}".format(*scalars), f"size {size}",
+        f"grid {grid[0]} {grid[1]}", f"ndim {len(shape)}",
+        "shape " + " ".join(map(str, shape)),
+        "strides " + " ".join(str(s) for st in strides for s in st),
+        "offsets " + " ".join(map(str, offsets)),
+    ]
+    (tmp / "meta.txt").write_text("\n".join(meta) + "\n")
+    for name in ("step", "init", "end", "decay_steps"):
+        raw = (buffers or {}).get(name)
+        (tmp / f"{name}.bin").write_bytes(b"" if raw is None else raw.tobytes())
+    r = subprocess.run([str(exe), str(tmp)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return np.fromfile(tmp / "out.bin", dtype=bits_dtype(out))
+
+
+def assert_same(got, reference, out, what):
+    want = bits_of(reference, out)
+    assert got.shape == want.shape, what
+    nan = is_nan(want, out)
+    assert np.array_equal(is_nan(got, out), nan), what
+    bad = np.flatnonzero((got != want) & ~nan)
+    assert bad.size == 0, f"{what}: {bad.size} differ, first at {bad[:5]}"
+
+
+def grids(threads):
+    """A 1-d grid with spare threads (idx 32) and a 2-d one (idx 64)."""
+    return [(32, (threads + 3, 1)), (64, (3, -(-threads // 3) + 1))]
+
+
+def reference(step, init, end, d):
+    # float32 parameters promote every step dtype to a float32 result: the
+    # CPU's value before its one rounding to the output dtype.
+    r = _ext.cosine_decay(step, mx.array(init), mx.array(d, mx.int64), mx.array(end),
+                          stream=mx.cpu)
+    assert r.dtype == mx.float32
+    return r
+
+
+@pytest.mark.parametrize("out", OUT_DTYPES)
+@pytest.mark.parametrize("step", STEP_DTYPES)
+def test_contiguous(emulator, tmp_path, step, out):
+    # end = 0 keeps the tiny values near the end of the decay visible.
+    init, end = float(np.float32(0.1)), 0.0
+    for d in DECAY_STEPS:
+        raw, to_mx = step_buffer(step, step_values(step, d))
+        ref = reference(to_mx(raw), init, end, d)
+        threads = -(-raw.size // WORK_PER_THREAD)
+        for idx, grid in grids(threads):
+            got = emulate(emulator, tmp_path, variant="contiguous", step=step, out=out,
+                          idx=idx, size=raw.size, grid=grid, scalars=(init, end, d, 0),
+                          buffers={"step": raw})
+            assert_same(got, ref, out, f"contiguous D={d} idx={idx}")
+
+
+# (shape, element strides, offset of the first element, buffer length)
+LAYOUTS = {
+    "transposed": ((3, 4, 5), (1, 3, 12), 0, 60),
+    "reversed_sliced": ((4, 6), (-15, 2), 45, 60),
+    "broadcast": ((3, 7), (0, 1), 0, 7),
+    "broadcast_rows": ((7, 3), (1, 0), 0, 7),
+    "scalar": ((), (), 0, 1),
+}
+
+
+def strided_steps(step, d, layout):
+    shape, strides, offset, length = LAYOUTS[layout]
+    raw, to_mx = step_buffer(step, step_values(step, d))
+    base = np.resize(raw, length)
+    view = np.lib.stride_tricks.as_strided(
+        base[offset:], shape, [s * base.itemsize for s in strides])
+    return base, to_mx(np.ascontiguousarray(view)), shape, list(strides), offset
+
+
+@pytest.mark.parametrize("out", OUT_DTYPES)
+@pytest.mark.parametrize("step", STEP_DTYPES)
+def test_strided_scalar_params(emulator, tmp_path, step, out):
+    init, end = float(np.float32(-1.5)), 0.0
+    for layout in LAYOUTS:
+        for d in (7, 2**30, 10**12):
+            base, steps, shape, strides, offset = strided_steps(step, d, layout)
+            ref = reference(steps, init, end, d)
+            size = steps.size
+            zeros = [0] * len(shape)
+            for idx, grid in grids(size):
+                got = emulate(emulator, tmp_path, variant="strided", step=step, out=out,
+                              idx=idx, size=size, grid=grid, scalars=(init, end, d, 0),
+                              shape=shape, strides=[strides, zeros, zeros, zeros],
+                              offsets=(offset, 0, 0, 0), buffers={"step": base})
+                assert_same(got, ref, out, f"strided {layout} D={d} idx={idx}")
+
+
+@pytest.mark.parametrize("out", OUT_DTYPES)
+@pytest.mark.parametrize("step", STEP_DTYPES)
+def test_strided_array_params(emulator, tmp_path, step, out):
+    # Steps (3, 4, 5) transposed; init (3, 1, 1), end (5,), decay_steps
+    # (4, 1): every parameter broadcast differently; D < 1 gives NaN.
+    init_raw, init_f32 = param_buffer(out, [1.0, -0.5, 0.75])
+    end_raw, end_f32 = param_buffer(out, [0.0, 0.125, -2.0, 0.5, 3.0])
+    for ds in ([7, 10**12, 0, 3 * 10**9], [1, 10**6, -3, 2**40]):
+        base, steps, shape, strides, offset = strided_steps(step, ds[0], "transposed")
+        d = np.array(ds, np.int64)
+        ref = reference(steps, init_f32.reshape(3, 1, 1), end_f32, d.reshape(4, 1))
+        for idx, grid in grids(steps.size):
+            got = emulate(
+                emulator, tmp_path, variant="strided", step=step, out=out, idx=idx,
+                size=steps.size, grid=grid, scalars=(0.0, 0.0, 1, 0), array_params=True,
+                shape=shape, strides=[strides, [1, 0, 0], [0, 0, 1], [0, 1, 0]],
+                offsets=(offset, 0, 0, 0),
+                buffers={"step": base, "init": init_raw, "end": end_raw, "decay_steps": d})
+            assert_same(got, ref, out, f"array params D={ds} idx={idx}")
+
+
+@pytest.mark.parametrize("out", OUT_DTYPES)
+@pytest.mark.parametrize("start", [-20, 0, 10**6 - 4, 2**40])
+def test_generated_steps(emulator, tmp_path, out, start):
+    # cosine_decay_values: init (2, 1), end (3,), decay_steps (2, 3); the
+    # steps start, ..., start + 8 come from the position on the last axis.
+    init_raw, init_f32 = param_buffer(out, [1.0, 0.5])
+    end_raw, end_f32 = param_buffer(out, [0.0, -0.25, 0.125])
+    d = np.array([[1, 7, 10**6], [3 * 10**9, 2**40 + 3, 16]], np.int64)
+    n = 9
+    ref = _ext.cosine_decay_values(mx.array(init_f32.reshape(2, 1)), mx.array(d),
+                                   mx.array(end_f32), n, start, stream=mx.cpu)
+    assert ref.dtype == mx.float32
+    shape = (2, 3, n)
+    for idx, grid in grids(ref.size):
+        got = emulate(
+            emulator, tmp_path, variant="strided", step="int64", out=out, idx=idx,
+            size=ref.size, grid=grid, scalars=(0.0, 0.0, 1, start), generated=True,
+            array_params=True, shape=shape,
+            strides=[[0, 0, 1], [1, 0, 0], [0, 1, 0], [3, 1, 0]],
+            buffers={"init": init_raw, "end": end_raw, "decay_steps": d})
+        assert_same(got, ref, out, f"generated start={start} idx={idx}")
+
+
+def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
+    # The comparison is not vacuous: a different decay_steps changes the bits.
+    raw, to_mx = step_buffer("int32", step_values("int32", 1000))
+    ref = reference(to_mx(raw), 1.0, 0.0, 1000)
+    got = emulate(emulator, tmp_path, variant="contiguous", step="int32", out="float32",
+                  idx=32, size=raw.size, grid=(raw.size, 1), scalars=(1.0, 0.0, 1001, 0),
+                  buffers={"step": raw})
+    with pytest.raises(AssertionError):
+        assert_same(got, ref, "float32", "D=1001 against D=1000")
+
+
+# The embedded source and the instantiations eval_gpu asks Metal for.
+
+def inlined_metal_dir():
+    shader = (ROOT / "metal" / "cosine_decay.metal").read_text()
+    math_header = (ROOT / "metal" / "cosine_decay_math.h").read_text()
+    line = '#include "cosine_decay_math.h"\n'
+    assert line in shader
+    return shader.replace(line, math_header.replace("#pragma once\n", ""))
+
+
+def test_embedded_source_is_metal_dir():
+    assert _ext._metal_source() == inlined_metal_dir()
+
+
+def library_specs():
+    for large in (False, True):
+        for out in OUT_DTYPES:
+            yield (False, True, True, mx.int64, mx_dtype(out), large)
+            for step in STEP_DTYPES:
+                yield (True, False, False, mx_dtype(step), mx_dtype(out), large)
+                yield (False, False, False, mx_dtype(step), mx_dtype(out), large)
+                yield (False, False, True, mx_dtype(step), mx_dtype(out), large)
+
+
+def test_library_names_and_sources():
+    source = _ext._metal_source()
+    names = set()
+    for spec in library_specs():
+        kernel, library, text = _ext._metal_library(*spec)
+        assert text.startswith(source)
+        assert f'[[host_name("{kernel}")]]' in text
+        assert library.endswith("_" + kernel) and library.startswith("mlx_cosine_decay_")
+        names.add(library)
+    assert len(names) == len(list(library_specs()))  # every kernel its own name
+
+
+def test_library_rejects_float64_and_bad_variants():
+    with pytest.raises(ValueError, match="float64"):
+        _ext._metal_library(True, False, False, mx.float64, mx.float32, False)
+    with pytest.raises(ValueError, match="float32, float16 or bfloat16"):
+        _ext._metal_library(True, False, False, mx.int32, mx.float64, False)
+    with pytest.raises(ValueError, match="contiguous"):
+        _ext._metal_library(True, True, True, mx.int64, mx.float32, False)
+
+
+def test_instantiations_compile(emulator, tmp_path):
+    # Every [[host_name]] instantiation eval_gpu can emit, compiled as C++
+    # against the shader (host_name becomes an empty attribute).
+    source = _ext._metal_source()
+    tails = [_ext._metal_library(*spec)[2][len(source):] for spec in library_specs()]
+    tu = tmp_path / "instantiations.cpp"
+    tu.write_text(
+        '#include "metal_compat.h"\n#define host_name(name)\n'
+        + source + "".join(tails) + "\nint main() { return 0; }\n")
+    cxx = _compiler()
+    r = subprocess.run([cxx, "-std=c++17", "-fsyntax-only", "-Wall",
+                        f"-I{EMULATION}", str(tu)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[:4000]
