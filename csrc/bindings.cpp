@@ -48,7 +48,27 @@ NB_MODULE(_ext, m) {
       "The schedule at `step` with array parameters (broadcast).");
   m.def(
       "cosine_decay_values",
-      &cd::cosine_decay_values,
+      nb::overload_cast<
+          double, int64_t, double, int64_t, int64_t, mx::StreamOrDevice>(
+          &cd::cosine_decay_values),
+      "init"_a,
+      "decay_steps"_a,
+      "end"_a,
+      "num_steps"_a,
+      "start"_a = 0,
+      nb::kw_only(),
+      "stream"_a = nb::none(),
+      "The schedule at steps start .. start + num_steps - 1 (scalar "
+      "parameters), generated in the kernel: shape (num_steps,).");
+  m.def(
+      "cosine_decay_values",
+      nb::overload_cast<
+          const mx::array&,
+          const mx::array&,
+          const mx::array&,
+          int64_t,
+          int64_t,
+          mx::StreamOrDevice>(&cd::cosine_decay_values),
       "init"_a,
       "decay_steps"_a,
       "end"_a,

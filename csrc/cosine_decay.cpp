@@ -17,7 +17,7 @@ namespace mlx_cosine_decay {
 
 namespace {
 
-constexpr int64_t max_decay_steps = int64_t{1} << 62; // 2 D fits int64
+constexpr int64_t max_decay_steps = (int64_t{1} << 62) - 1; // 2 D fits int64
 
 [[noreturn]] void fail(const std::string& what) {
   throw std::invalid_argument("[cosine_decay] " + what);
@@ -35,7 +35,7 @@ void check_decay_steps(int64_t decay_steps) {
     fail("decay_steps must be greater than 0, but got " + str(decay_steps) + ".");
   }
   if (decay_steps > max_decay_steps) {
-    fail("decay_steps must be at most 2**62, but got " + str(decay_steps) + ".");
+    fail("decay_steps must be less than 2**62, but got " + str(decay_steps) + ".");
   }
 }
 
@@ -97,6 +97,18 @@ void check_params(
   }
 }
 
+void check_range(int64_t num_steps, int64_t start) {
+  if (num_steps < 0) {
+    fail("num_steps must be non-negative, but got " + str(num_steps) + ".");
+  }
+  if (num_steps > std::numeric_limits<int32_t>::max()) {
+    fail("num_steps must be less than 2**31, but got " + str(num_steps) + ".");
+  }
+  if (start > std::numeric_limits<int64_t>::max() - num_steps) {
+    fail("start + num_steps must fit in int64.");
+  }
+}
+
 } // namespace
 
 mx::array cosine_decay(
@@ -138,12 +150,7 @@ mx::array cosine_decay_values(
     int64_t start,
     mx::StreamOrDevice s) {
   check_params(init, decay_steps, end);
-  if (num_steps < 0) {
-    fail("num_steps must be non-negative, but got " + str(num_steps) + ".");
-  }
-  if (start > std::numeric_limits<int64_t>::max() - num_steps) {
-    fail("start + num_steps must fit in int64.");
-  }
+  check_range(num_steps, start);
   auto stream = resolve_stream(s);
   auto out_dtype = mx::promote_types(
       mx::float32, mx::promote_types(init.dtype(), end.dtype()));
@@ -167,6 +174,23 @@ mx::array cosine_decay_values(
       out_dtype,
       start,
       stream);
+}
+
+mx::array cosine_decay_values(
+    double init,
+    int64_t decay_steps,
+    double end,
+    int64_t num_steps,
+    int64_t start,
+    mx::StreamOrDevice s) {
+  check_decay_steps(decay_steps);
+  check_range(num_steps, start);
+  return mx::array(
+      {static_cast<int>(num_steps)},
+      mx::float32,
+      std::make_shared<CosineDecay>(
+          resolve_stream(s), init, end, decay_steps, false, true, start),
+      {});
 }
 
 // Schedule
@@ -199,7 +223,12 @@ mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
 
 mx::array Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice s)
     const {
-  return cosine_decay_values(init(), decay_steps(), end(), num_steps, start, s);
+  if (scalars_) {
+    return cosine_decay_values(
+        scalars_->init, scalars_->decay_steps, scalars_->end, num_steps, start, s);
+  }
+  return cosine_decay_values(
+      *init_, *decay_steps_, *end_, num_steps, start, s);
 }
 
 mx::array Schedule::init() const {
@@ -223,6 +252,11 @@ bool CosineDecay::is_equivalent(const mx::Primitive& other) const {
 
 std::vector<mx::Shape> CosineDecay::output_shapes(
     const std::vector<mx::array>& inputs) {
+  if (inputs.empty()) { // generated steps with scalar parameters
+    throw std::invalid_argument(
+        "[cosine_decay] values() with scalar parameters has no inputs to take "
+        "a shape from.");
+  }
   return {inputs[0].shape()}; // inputs are broadcast to the output shape
 }
 

@@ -11,6 +11,11 @@ import pytest
 
 import mlx_cosine_decay as mcd
 
+# The CPU computes in double and rounds once to float32: correctly rounded but
+# for double rounding (issue 3 asks for 4 ulp; the float32-only Metal path
+# stays within that).
+MAX_ULPS = 0.501
+
 # Blocks of 1024 steps, vectors of 4..16 lanes, threads from 2 * 2**17 elements.
 BOUNDARY_SIZES = sorted(
     {n + d for n in (1, 4, 8, 16, 32, 64, 1024, 2 * 2**17, 3 * 2**17) for d in (-1, 0, 1)} - {0}
@@ -45,7 +50,7 @@ def test_dense_int32_within_4_ulp(d):
     y = np.array(mcd.cosine_decay(1.0, d)(mx.array(steps.astype(np.int32))))
     assert y.dtype == np.float32
     truth = exact_truth(steps, d) if d < 10**5 else _fast_truth(steps, d)
-    assert ulps(y, truth).max() <= 4
+    assert ulps(y, truth).max() <= MAX_ULPS
 
 
 def _fast_truth(steps, d):
@@ -60,7 +65,7 @@ def _fast_truth(steps, d):
 def test_tail_is_not_rounded_to_zero():
     d = 10**6
     y = np.array(mcd.cosine_decay(1.0, d)(mx.array([d - 1, d - 2], dtype=mx.int32)))
-    assert ulps(y, exact_truth([d - 1, d - 2], d)).max() <= 4
+    assert ulps(y, exact_truth([d - 1, d - 2], d)).max() <= MAX_ULPS
     assert y[0] == pytest.approx(2.4674e-12, rel=1e-4)
 
 
@@ -77,7 +82,7 @@ def test_random_integer_steps(dtype, d):
     steps = mx.array(steps_np).astype(dtype)
     steps_np = np.array(steps).astype(np.int64)  # what the kernel sees
     y = np.array(mcd.cosine_decay(1.0, d)(steps))
-    assert ulps(y, _fast_truth(steps_np, d)).max() <= 4
+    assert ulps(y, _fast_truth(steps_np, d)).max() <= MAX_ULPS
 
 
 @pytest.mark.parametrize("dtype", [mx.float16, mx.bfloat16, mx.float32, mx.float64])
@@ -91,7 +96,7 @@ def test_random_float_steps(dtype, d):
     if dtype == mx.float64:
         np.testing.assert_allclose(y, truth, rtol=1e-12, atol=1e-15)
     elif dtype == mx.float32:
-        assert ulps(y, truth).max() <= 4
+        assert ulps(y, truth).max() <= MAX_ULPS
     else:
         # One rounding of a float32 result to the step dtype.
         # One rounding of a float32 result to the step dtype (float16 has
@@ -108,7 +113,7 @@ def test_sizes_around_vector_block_and_thread_boundaries(n):
     steps = mx.array(steps_np.astype(np.int32))
     y = np.array(mcd.cosine_decay(1.0, d)(steps))
     assert y.shape == (n,)
-    assert ulps(y, _fast_truth(steps_np, d)).max() <= 4
+    assert ulps(y, _fast_truth(steps_np, d)).max() <= MAX_ULPS
     # The strided path: the same steps reversed.
     y_rev = np.array(mcd.cosine_decay(1.0, d)(steps[::-1]))
     np.testing.assert_array_equal(y_rev, y[::-1])

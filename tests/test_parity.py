@@ -194,7 +194,7 @@ def test_huge_step_counters(dtype):
     check_against_truth_and_reference(ours, step, 0.1, 1000)
 
 
-@pytest.mark.parametrize("d", [10**12, 2**40 + 3, 2**53 + 1, 2**62 - 1, 2**62])
+@pytest.mark.parametrize("d", [10**12, 2**40 + 3, 2**53 + 1, 2**62 - 1])
 @pytest.mark.parametrize("dtype", [mx.int64, mx.uint64, mx.float64, mx.float32], ids=str)
 def test_huge_decay_steps(d, dtype):
     """decay_steps beyond int32 (the reference overflows there)."""
@@ -379,14 +379,10 @@ def test_dense_float32_within_few_ulps(params):
     s = np.arange(-d, 2 * d + 1, dtype=np.int64)
     ours = to_numpy(mcd.cosine_decay(init, d, end)(mx.array(s)))
     t = truth(s, init, d, end)
-    assert np.max(ulp_error(ours, t, mx.float32)) <= 6
+    # The CPU computes in double and rounds once.
+    assert np.max(ulp_error(ours, t, mx.float32)) <= 0.51
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core accuracy bug: float32 results are up to ~5 ulp off mid-decay, "
-    "where the reference is within ~1-2 ulp (see the helper report)",
-)
 @pytest.mark.parametrize(
     "params",
     [(0.1, 200, 0.0), (0.1, 1000, 0.0), (1.0, 1000, 0.5), (3e-4, 100_000, 1e-5)],
@@ -394,8 +390,8 @@ def test_dense_float32_within_few_ulps(params):
 )
 def test_dense_float32_at_least_as_accurate_as_reference(params):
     """The issue's requirement, at every step: our error is no larger than
-    the reference's (allowing half an ulp for a correctly rounded result
-    against a reference that lands on the same side)."""
+    the reference's (up to 1/100 ulp: double rounding of a correctly
+    rounded result)."""
     init, d, end = params
     s = np.arange(0, d + 1, dtype=np.int64)
     step = mx.array(s.astype(np.int32))
@@ -403,4 +399,4 @@ def test_dense_float32_at_least_as_accurate_as_reference(params):
     ref = to_numpy(reference(init, d, end)(step)).astype(np.float64)
     t = truth(s, init, d, end)
     u = ulp(t, mx.float32)
-    assert np.all(np.abs(ours - t) <= np.abs(ref - t) + 0.5 * u)
+    assert np.all(np.abs(ours - t) <= np.abs(ref - t) + 0.01 * u)

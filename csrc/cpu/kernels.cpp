@@ -85,7 +85,7 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
 // compute type T for one row, then runs the kernel.
 template <typename In, typename Out, typename Src>
 void row(Src src, Out* out, int64_t n, double init, double end, int64_t d) {
-  using T = std::conditional_t<std::is_same_v<Out, double>, double, float>;
+  using T = double;
   if (d < 1) { // only reachable through array-valued decay_steps
     std::fill_n(out, n, static_cast<Out>(NAN));
     return;

@@ -60,6 +60,15 @@ mx::array cosine_decay_values(
     int64_t start = 0,
     mx::StreamOrDevice s = {});
 
+/** As above with scalar parameters: shape (num_steps,), float32. */
+mx::array cosine_decay_values(
+    double init,
+    int64_t decay_steps,
+    double end,
+    int64_t num_steps,
+    int64_t start = 0,
+    mx::StreamOrDevice s = {});
+
 /**
  * A schedule as a value: validated once, then called with step arrays like
  * the callables of mlx.optimizers.
@@ -101,8 +110,9 @@ class CosineDecay : public mx::UnaryPrimitive {
  public:
   /**
    * Inputs: the steps unless `generated`, then init, end and decay_steps if
-   * `array_params`, all broadcast to the output shape. Scalar parameters are
-   * used where there are no arrays; `start` is the first generated step.
+   * `array_params`, all broadcast to the output shape (generated steps with
+   * scalar parameters: no inputs). Scalar parameters are used where there
+   * are no arrays; `start` is the first generated step.
    */
   CosineDecay(
       mx::Stream stream,
