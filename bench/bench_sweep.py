@@ -94,22 +94,31 @@ def main(argv=None):
         # What a sweep over decay_steps takes with the reference: one
         # schedule per configuration (it cannot take array decay_steps).
         steps = mx.arange(n)
-        mx.eval([
-            optim.cosine_decay(i, dk, e)(steps)
-            for i, dk, e in zip(init.tolist(), decay_array.tolist(), end.tolist())
-        ])
+        mx.eval(
+            [
+                optim.cosine_decay(i, dk, e)(steps)
+                for i, dk, e in zip(init.tolist(), decay_array.tolist(), end.tolist())
+            ]
+        )
 
     rows = [
-        ("ours: `values(N)`, init/end (K,)", median_seconds(
-            lambda: mx.eval(ours.values(n)), args.repeat, mx.clear_cache)),
-        ("ours: `values(N)`, init/decay_steps/end (K,)", median_seconds(
-            lambda: mx.eval(ours_array.values(n)), args.repeat, mx.clear_cache)),
-        ("floor: fresh NumPy float32 buffer, 2-thread fill", median_seconds(
-            floor, args.repeat)),
-        ("reference: init/end (K, 1) over `mx.arange(N)`", median_seconds(
-            lambda: mx.eval(reference(mx.arange(n))), args.repeat, mx.clear_cache)),
-        ("reference: K schedules (own decay_steps), one `mx.eval`", median_seconds(
-            reference_loop, args.repeat, mx.clear_cache)),
+        (
+            "ours: `values(N)`, init/end (K,)",
+            median_seconds(lambda: mx.eval(ours.values(n)), args.repeat, mx.clear_cache),
+        ),
+        (
+            "ours: `values(N)`, init/decay_steps/end (K,)",
+            median_seconds(lambda: mx.eval(ours_array.values(n)), args.repeat, mx.clear_cache),
+        ),
+        ("floor: fresh NumPy float32 buffer, 2-thread fill", median_seconds(floor, args.repeat)),
+        (
+            "reference: init/end (K, 1) over `mx.arange(N)`",
+            median_seconds(lambda: mx.eval(reference(mx.arange(n))), args.repeat, mx.clear_cache),
+        ),
+        (
+            "reference: K schedules (own decay_steps), one `mx.eval`",
+            median_seconds(reference_loop, args.repeat, mx.clear_cache),
+        ),
     ]
     t_floor, t_ref = rows[2][1], rows[3][1]
 

@@ -71,8 +71,12 @@ def test_eval_chunked_equals_whole(tmp_path, budget):
 
 def test_eval_single_config_and_zero_steps(tmp_path):
     out = tmp_path / "v.npy"
-    assert run("eval", "--init", 1, "--decay-steps", 4, "--num-steps", 6, "--out", out).returncode == 0
-    np.testing.assert_allclose(np.load(out), [[1.0, 0.8535534, 0.5, 0.1464466, 0.0, 0.0]], atol=1e-7)
+    assert (
+        run("eval", "--init", 1, "--decay-steps", 4, "--num-steps", 6, "--out", out).returncode == 0
+    )
+    np.testing.assert_allclose(
+        np.load(out), [[1.0, 0.8535534, 0.5, 0.1464466, 0.0, 0.0]], atol=1e-7
+    )
     assert run("eval", *GRID, "--num-steps", 0, "--out", out).returncode == 0
     assert np.load(out).shape == (8, 0)
 
@@ -125,7 +129,9 @@ def test_bad_arguments(tmp_path, command, bad, message):
 
 @pytest.mark.parametrize("bad,message", ERRORS[9:], ids=[e[1][:30] for e in ERRORS[9:]])
 def test_bad_eval_arguments(tmp_path, bad, message):
-    r = run("eval", "--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "--out", tmp_path / "o", *bad)
+    r = run(
+        "eval", "--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "--out", tmp_path / "o", *bad
+    )
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
 
 
@@ -170,7 +176,16 @@ def without(tmp_path, module):
 
 def test_plot_without_matplotlib(tmp_path):
     out = tmp_path / "p.png"
-    r = run("plot", "--init", 0.1, "--decay-steps", 10, "--out", out, env=without(tmp_path, "matplotlib"))
+    r = run(
+        "plot",
+        "--init",
+        0.1,
+        "--decay-steps",
+        10,
+        "--out",
+        out,
+        env=without(tmp_path, "matplotlib"),
+    )
     assert r.returncode == 2
     assert "matplotlib is not installed" in r.stderr and "[plot]" in r.stderr
     assert "Traceback" not in r.stderr
@@ -180,7 +195,14 @@ def test_plot_without_matplotlib(tmp_path):
 def test_eval_progress_without_tqdm(tmp_path):
     out = tmp_path / "v.npy"
     r = run(
-        "eval", *GRID, "--num-steps", 1000, "--memory-budget", 2000, "--out", out,
+        "eval",
+        *GRID,
+        "--num-steps",
+        1000,
+        "--memory-budget",
+        2000,
+        "--out",
+        out,
         env=without(tmp_path, "tqdm"),
     )
     assert r.returncode == 0, r.stderr

@@ -127,7 +127,9 @@ def test_values_float64_parameters():
     schedule = mcd.cosine_decay(init, mx.array([10, 100]), mx.array(0.0, dtype=mx.float64))
     got = schedule.values(150, -5, stream=mx.cpu)
     assert got.dtype == mx.float64
-    column = mcd.cosine_decay(init[:, None], mx.array([[10], [100]]), mx.array(0.0, dtype=mx.float64))
+    column = mcd.cosine_decay(
+        init[:, None], mx.array([[10], [100]]), mx.array(0.0, dtype=mx.float64)
+    )
     assert mx.array_equal(got, column(mx.arange(-5, 145), stream=mx.cpu)).item()
 
 
@@ -137,9 +139,7 @@ def test_array_decay_steps_broadcast_against_steps():
     inits = [0.1, 0.05, 0.2, 0.3]
     decays = [1, 50, 333, 1000]
     steps = mx.arange(0, 1500)
-    schedule = mcd.cosine_decay(
-        mx.array(inits)[:, None], mx.array(decays)[:, None], mx.array(1e-3)
-    )
+    schedule = mcd.cosine_decay(mx.array(inits)[:, None], mx.array(decays)[:, None], mx.array(1e-3))
     got = schedule(steps)
     assert got.shape == (4, 1500)
     for row, (init, d) in enumerate(zip(inits, decays)):
@@ -154,7 +154,9 @@ def test_array_decay_steps_along_the_steps():
     decays = mx.array([1, 2, 3, 4, 5, 1000])
     steps = mx.array([0, 1, 2, 3, 4, 500])
     got = mcd.cosine_decay(mx.array(1.0), decays, mx.array(0.0))(steps)
-    want = [optim.cosine_decay(1.0, d, 0.0)(s).item() for d, s in zip(decays.tolist(), steps.tolist())]
+    want = [
+        optim.cosine_decay(1.0, d, 0.0)(s).item() for d, s in zip(decays.tolist(), steps.tolist())
+    ]
     np.testing.assert_allclose(np.asarray(got), want, rtol=0, atol=3e-7)
 
 

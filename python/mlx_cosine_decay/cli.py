@@ -14,7 +14,6 @@ import argparse
 import importlib.util
 import itertools
 import math
-import os
 import statistics
 import sys
 import time
@@ -167,10 +166,7 @@ def _npy_header(shape, descr):
         body = (header + " " * pad + "\n").encode("latin1")
         if len(body) < 1 << (8 * len_bytes):
             return (
-                b"\x93NUMPY"
-                + bytes([version, 0])
-                + len(body).to_bytes(len_bytes, "little")
-                + body
+                b"\x93NUMPY" + bytes([version, 0]) + len(body).to_bytes(len_bytes, "little") + body
             )
     raise ValueError("header too long")
 
@@ -216,7 +212,9 @@ class _Progress:
         percent = 100 * self.done // max(1, self.total)
         if percent // 10 != self.last_shown // 10 or self.done == self.total:
             self.last_shown = percent
-            sys.stderr.write(f"{PROG} eval: {percent:3d}% ({self.done:,} / {self.total:,} values)\n")
+            sys.stderr.write(
+                f"{PROG} eval: {percent:3d}% ({self.done:,} / {self.total:,} values)\n"
+            )
             sys.stderr.flush()
 
     def close(self):
@@ -418,7 +416,9 @@ def _truth_errors(steps, init, decay_steps, end):
 def _summary(name, x, reference, errors):
     cpu = mx.cpu
     x64 = x.astype(mx.float64, stream=cpu)
-    diff = mx.abs(mx.subtract(x64, reference.astype(mx.float64, stream=cpu), stream=cpu), stream=cpu)
+    diff = mx.abs(
+        mx.subtract(x64, reference.astype(mx.float64, stream=cpu), stream=cpu), stream=cpu
+    )
     row = [
         name,
         mx.min(x).item(),
@@ -432,12 +432,16 @@ def _summary(name, x, reference, errors):
 
 
 def _table(header, rows, formats):
-    cells = [header] + [[f.format(v) if not isinstance(v, str) else v for f, v in zip(formats, r)] for r in rows]
+    cells = [header] + [
+        [f.format(v) if not isinstance(v, str) else v for f, v in zip(formats, r)] for r in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = []
     for k, r in enumerate(cells):
         lines.append(
-            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+            )
         )
     return "\n".join(lines)
 
