@@ -82,13 +82,16 @@ def test_eval_single_config_and_zero_steps(tmp_path):
 
 
 def test_npy_writer_in_process(tmp_path):
-    # Chunks that split rows unevenly and a row block that is cut at the end.
-    schedule = mcd.cosine_decay(mx.array([0.1, 0.2, 0.3]), mx.array([5, 50, 500]), mx.array(0.0))
+    # Pieces that split rows unevenly, blocks of rows cut at the end, one piece.
+    configs = [(0.1, 5, 0.0), (0.2, 50, 1e-3), (0.3, 500, 0.0)]
+    schedule = mcd.cosine_decay(
+        mx.array([0.1, 0.2, 0.3]), mx.array([5, 50, 500]), mx.array([0.0, 1e-3, 0.0])
+    )
     want = np.asarray(schedule.values(1001, -3))
     for max_values in [1, 7, 1000, 1001, 2002, 10**6]:
         path = tmp_path / f"{max_values}.npy"
         with open(path, "wb") as f:
-            cli.write_npy(f, [(0, 3, schedule)], 3, 1001, -3, max_values)
+            cli.write_npy(f, configs, 1001, -3, max_values)
         np.testing.assert_array_equal(np.load(path), want)
 
 

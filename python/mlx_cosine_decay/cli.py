@@ -100,13 +100,8 @@ def _schedule(parser, configs, column=False):
     from . import cosine_decay
 
     shape = (len(configs), 1) if column else (len(configs),)
-    init, decay_steps, end = zip(*configs)
     try:
-        return cosine_decay(
-            mx.array(init, dtype=mx.float32).reshape(shape),
-            mx.array(decay_steps, dtype=mx.int64).reshape(shape),
-            mx.array(end, dtype=mx.float32).reshape(shape),
-        )
+        return cosine_decay(*(p.reshape(shape) for p in _rows(configs)))
     except (ValueError, TypeError, OverflowError) as e:
         parser.error(f"argument --decay-steps: {e}")
 
@@ -171,22 +166,6 @@ def _npy_header(shape, descr):
     raise ValueError("header too long")
 
 
-def _chunks(num_rows, num_steps, max_values):
-    """(row_begin, row_end, step_offset, step_count) blocks in file order, each
-    at most max_values values and contiguous in the (rows, steps) output:
-    whole rows when a row fits, else pieces of one row."""
-    if num_steps == 0:
-        return
-    if num_steps <= max_values:
-        rows = max(1, max_values // num_steps)
-        for r in range(0, num_rows, rows):
-            yield r, min(num_rows, r + rows), 0, num_steps
-    else:
-        for r in range(num_rows):
-            for s in range(0, num_steps, max_values):
-                yield r, r + 1, s, min(max_values, num_steps - s)
-
-
 class _Progress:
     """tqdm where it is installed, else a plain percentage on stderr."""
 
@@ -222,82 +201,68 @@ class _Progress:
             self.bar.close()
 
 
-def write_npy(f, schedules, num_rows, num_steps, start, max_values, progress=None):
-    """Writes the values of `schedules` ((row_begin, row_end, schedule) blocks
-    covering rows 0 .. num_rows - 1) for steps start .. start + num_steps - 1
-    to the open file `f` as a float32 .npy of shape (num_rows, num_steps).
+def _rows(configs):
+    init, decay_steps, end = zip(*configs)
+    return (
+        mx.array(init, dtype=mx.float32),
+        mx.array(decay_steps, dtype=mx.int64),
+        mx.array(end, dtype=mx.float32),
+    )
 
-    Evaluates one chunk of at most `max_values` values while writing the
-    previous one, so at most two chunks are in memory at once."""
-    f.write(_npy_header((num_rows, num_steps), "<f4" if sys.byteorder == "little" else ">f4"))
 
-    def schedule_for(row):
-        for r0, r1, sched in schedules:
-            if r0 <= row < r1:
-                return r0, r1, sched
-        raise AssertionError(row)
+def write_npy(f, configs, num_steps, start=0, max_values=1 << 20, progress=None):
+    """Writes the schedules of `configs` ((init, decay_steps, end) triples) at
+    steps start .. start + num_steps - 1 to the open file `f` as a float32
+    .npy of shape (len(configs), num_steps), in pieces of at most `max_values`
+    values that are contiguous in the file: blocks of whole rows where a row
+    fits, else pieces of one row. Each piece is one `values(n, start)` call;
+    the next piece is evaluated while the previous one is written, so at most
+    two pieces are in memory."""
+    from . import cosine_decay
 
-    def compute(chunk):
-        r0, r1, s, n = chunk
-        b0, b1, sched = schedule_for(r0)
-        values = sched.values(n, start + s)
-        if (b0, b1) != (r0, r1):
-            values = values[r0 - b0 : r1 - b0]
-        mx.async_eval(values)
-        return values
-
+    descr = "<f4" if sys.byteorder == "little" else ">f4"
+    f.write(_npy_header((len(configs), num_steps), descr))
+    if num_steps == 0:
+        return
+    rows_per_block = max(1, max_values // num_steps)
+    steps_per_piece = num_steps if rows_per_block > 1 else min(num_steps, max_values)
+    # Every schedule is made before the first evaluation: making one
+    # evaluates its decay_steps, which would wait for the pieces in flight.
+    blocks = [
+        cosine_decay(*_rows(configs[r : r + rows_per_block]))
+        for r in range(0, len(configs), rows_per_block)
+    ]
     pending = None
-    for chunk in _chunks(num_rows, num_steps, max_values):
-        values = compute(chunk)
-        if pending is not None:
-            f.write(memoryview(pending))
-            if progress:
-                progress.update(pending.size)
-        pending = values
-    if pending is not None:
-        f.write(memoryview(pending))
-        if progress:
-            progress.update(pending.size)
+    for schedule in blocks:
+        for s in range(0, num_steps, steps_per_piece):
+            values = schedule.values(min(steps_per_piece, num_steps - s), start + s)
+            mx.async_eval(values)
+            if pending is not None:
+                f.write(memoryview(pending))
+                if progress:
+                    progress.update(pending.size)
+            pending = values
+    f.write(memoryview(pending))
+    if progress:
+        progress.update(pending.size)
 
 
 def _cmd_eval(parser, args):
-    from . import cosine_decay
-
     configs = _grid(args)
-    _schedule(parser, configs)  # validates every configuration once
+    _schedule(parser, configs)  # validates every configuration
     num_rows, num_steps = len(configs), args.num_steps
     total = num_rows * num_steps
-    # Two chunks in flight at most, each at most 4 MiB: MLX's buffer cache
-    # keeps buffers that small, so later chunks reuse memory instead of
-    # faulting in fresh pages (32 MiB chunks ran 3x slower here).
+    # Two pieces in flight at most, each at most 4 MiB: MLX's buffer cache
+    # keeps buffers that small, so later pieces reuse memory instead of
+    # faulting in fresh pages (32 MiB pieces ran 3x slower here).
     max_values = max(1, min(args.memory_budget // 2, 4 << 20) // 4)
     if total * 4 <= args.memory_budget:
         max_values = max(1, total)
-    # A schedule per block of rows: the row blocks of the chunks, made before
-    # the first evaluation (making a schedule evaluates its decay_steps).
-    blocks = []
-    if num_steps:
-        rows_per_block = max(1, max_values // num_steps)
-        for r0 in range(0, num_rows, rows_per_block):
-            r1 = min(num_rows, r0 + rows_per_block)
-            init, decay_steps, end = zip(*configs[r0:r1])
-            blocks.append(
-                (
-                    r0,
-                    r1,
-                    cosine_decay(
-                        mx.array(init, dtype=mx.float32),
-                        mx.array(decay_steps, dtype=mx.int64),
-                        mx.array(end, dtype=mx.float32),
-                    ),
-                )
-            )
-    chunked = total > max_values
-    progress = _Progress(total, enabled=chunked and not args.quiet)
+    progress = _Progress(total, enabled=total > max_values and not args.quiet)
     tic = time.perf_counter()
     with _open_out(parser, args.out) as f:
         try:
-            write_npy(f, blocks, num_rows, num_steps, args.start, max_values, progress)
+            write_npy(f, configs, num_steps, args.start, max_values, progress)
         except BaseException as e:
             f.close()
             args.out.unlink(missing_ok=True)
@@ -432,18 +397,13 @@ def _summary(name, x, reference, errors):
 
 
 def _table(header, rows, formats):
-    cells = [header] + [
-        [f.format(v) if not isinstance(v, str) else v for f, v in zip(formats, r)] for r in rows
-    ]
+    """Aligned columns: the first left-aligned, the others right-aligned."""
+    cells = [header] + [[f.format(v) for f, v in zip(formats, r)] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = []
-    for k, r in enumerate(cells):
-        lines.append(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
-            )
-        )
-    return "\n".join(lines)
+    return "\n".join(
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in cells
+    )
 
 
 def _cmd_demo(parser, args):
