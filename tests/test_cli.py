@@ -246,6 +246,13 @@ def test_bench_passes_arguments_through(tmp_path, monkeypatch, capsys):
     assert "bench got ['--sizes', '1e3', '-h']" in capsys.readouterr().out
 
 
+def test_bench_result_that_is_not_a_status(tmp_path, monkeypatch):
+    script = tmp_path / "bench_cpu.py"
+    script.write_text("def main(argv):\n    return {'n': 1.0}\n")
+    monkeypatch.setattr(cli, "_bench_script", lambda: script)
+    assert cli.main(["bench"]) == 0
+
+
 def test_bench_missing(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_bench_script", lambda: None)
     assert cli.main(["bench"]) == 2

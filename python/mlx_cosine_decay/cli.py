@@ -441,7 +441,7 @@ def _cmd_demo(parser, args):
         formats = ["{}"] + ["{:.7g}"] * 5 + ["{:.3g}"]
         if errors:
             header += ["max|x - truth|", "max ulp error"]
-            formats += ["{:.3g}", "{:.1f}"]
+            formats += ["{:.3g}", "{:.3g}"]
         rows = [
             _summary("ours, schedule(steps)", ours, ref, errors),
             _summary("ours, values(n)", generated, ref, errors),
@@ -507,7 +507,9 @@ def _cmd_bench(argv):
     if not hasattr(module, "main"):
         print(f"{PROG} bench: error: {path} has no main(argv)", file=sys.stderr)
         return 2
-    return module.main(argv) or 0
+    result = module.main(argv)
+    # main may return its measurements: only an int is an exit status.
+    return result if isinstance(result, int) else 0
 
 
 def _cmd_cmake_dir():
