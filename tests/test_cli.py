@@ -1,0 +1,267 @@
+"""The command line, end to end: `python -m mlx_cosine_decay ...` in a
+subprocess, its files read back with NumPy; dispatch details in-process."""
+
+import importlib.util
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+import mlx_cosine_decay as mcd
+from mlx_cosine_decay import cli
+
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+
+
+def run(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "mlx_cosine_decay", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def per_configuration(init, decay_steps, end, num_steps, start):
+    rows = [
+        np.asarray(mcd.cosine_decay(i, d, e)(mx.arange(start, start + num_steps)))
+        for i, d, e in itertools.product(init, decay_steps, end)
+    ]
+    return np.stack(rows).reshape(-1, num_steps)
+
+
+GRID = ["--init", "0.1,0.01", "--decay-steps", "10,1e3", "--end", "0,1e-4"]
+
+
+def test_eval_writes_the_grid(tmp_path):
+    out = tmp_path / "values.npy"
+    r = run("eval", *GRID, "--num-steps", 1500, "--start", -7, "--out", out)
+    assert r.returncode == 0, r.stderr
+    got = np.load(out)
+    assert got.dtype == np.float32 and got.shape == (8, 1500)
+    want = per_configuration([0.1, 0.01], [10, 1000], [0.0, 1e-4], 1500, -7)
+    np.testing.assert_array_equal(got, want)
+    # The legend names every row in itertools.product order.
+    assert "3: init=0.1, decay_steps=1000, end=0.0001" in r.stdout
+    assert "7: init=0.01, decay_steps=1000, end=0.0001" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "budget",
+    ["1000", "20K"],  # pieces of single rows; blocks of whole rows
+)
+def test_eval_chunked_equals_whole(tmp_path, budget):
+    whole, chunked = tmp_path / "whole.npy", tmp_path / "chunked.npy"
+    args = [*GRID, "--num-steps", 3001, "--start", 5]
+    assert run("eval", *args, "--out", whole, "-q").returncode == 0
+    r = run("eval", *args, "--out", chunked, "--memory-budget", budget)
+    assert r.returncode == 0, r.stderr
+    assert "100%" in r.stderr  # the progress report (tqdm or the plain one)
+    np.testing.assert_array_equal(np.load(chunked), np.load(whole))
+    assert chunked.stat().st_size == whole.stat().st_size
+
+
+def test_eval_single_config_and_zero_steps(tmp_path):
+    out = tmp_path / "v.npy"
+    assert (
+        run("eval", "--init", 1, "--decay-steps", 4, "--num-steps", 6, "--out", out).returncode == 0
+    )
+    np.testing.assert_allclose(
+        np.load(out), [[1.0, 0.8535534, 0.5, 0.1464466, 0.0, 0.0]], atol=1e-7
+    )
+    assert run("eval", *GRID, "--num-steps", 0, "--out", out).returncode == 0
+    assert np.load(out).shape == (8, 0)
+
+
+def test_npy_writer_in_process(tmp_path):
+    # Pieces that split rows unevenly, blocks of rows cut at the end, one piece.
+    configs = [(0.1, 5, 0.0), (0.2, 50, 1e-3), (0.3, 500, 0.0)]
+    schedule = mcd.cosine_decay(
+        mx.array([0.1, 0.2, 0.3]), mx.array([5, 50, 500]), mx.array([0.0, 1e-3, 0.0])
+    )
+    want = np.asarray(schedule.values(1001, -3))
+    for max_values in [1, 7, 1000, 1001, 2002, 10**6]:
+        path = tmp_path / f"{max_values}.npy"
+        with open(path, "wb") as f:
+            cli.write_npy(f, configs, 1001, -3, max_values)
+        np.testing.assert_array_equal(np.load(path), want)
+
+
+def test_npy_header_is_aligned():
+    for shape in [(1, 0), (1000, 100000), (2**40, 2**20)]:
+        header = cli._npy_header(shape, "<f4")
+        assert len(header) % 64 == 0 and header.startswith(b"\x93NUMPY\x01\x00")
+
+
+ERRORS = [
+    (["--init", "abc"], "argument --init: 'abc' is not a number"),
+    (["--init", "0.1,,0.2"], "argument --init: empty item"),
+    (["--init", "inf"], "is not a finite number"),
+    (["--decay-steps", "0"], "decay_steps must be greater than 0, but got 0."),
+    (["--decay-steps", "10,-5"], "decay_steps must be greater than 0, but got -5."),
+    (["--decay-steps", "2.5"], "argument --decay-steps: '2.5' is not an integer"),
+    (["--decay-steps", "ten"], "argument --decay-steps: 'ten' is not an integer"),
+    (["--num-steps", "-1"], "argument --num-steps: must be non-negative, but got -1"),
+    (["--num-steps", "1.5"], "argument --num-steps: '1.5' is not an integer"),
+    (["--end", "x"], "argument --end: 'x' is not a number"),
+    (["--memory-budget", "lots"], "argument --memory-budget: 'lots' is not a size"),
+]
+
+
+@pytest.mark.parametrize("command", ["eval", "plot"])
+@pytest.mark.parametrize("bad,message", ERRORS[:9], ids=[e[1][:30] for e in ERRORS[:9]])
+def test_bad_arguments(tmp_path, command, bad, message):
+    out = tmp_path / "out"
+    args = {"--init": "0.1", "--decay-steps": "10", "--num-steps": "5", "--out": str(out)}
+    args.update(zip(bad[::2], bad[1::2]))
+    r = run(command, *itertools.chain(*args.items()))
+    assert r.returncode == 2
+    assert f"mlx-cosine-decay {command}: error: " in r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("bad,message", ERRORS[9:], ids=[e[1][:30] for e in ERRORS[9:]])
+def test_bad_eval_arguments(tmp_path, bad, message):
+    r = run(
+        "eval", "--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "--out", tmp_path / "o", *bad
+    )
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "a-directory"])
+@pytest.mark.parametrize("command", ["eval", "plot"])
+def test_unwritable_output(tmp_path, command, where):
+    out = tmp_path / "missing" / "v.npy" if where == "missing-dir" else tmp_path
+    r = run(command, "--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "--out", out)
+    if command == "plot" and not HAS_MATPLOTLIB:
+        assert r.returncode == 2 and "matplotlib is not installed" in r.stderr
+        return
+    assert r.returncode == 2
+    assert "argument --out: cannot write" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_required_argument():
+    r = run("eval", "--init", 0.1)
+    assert r.returncode == 2 and "required" in r.stderr
+
+
+@pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib not installed")
+@pytest.mark.parametrize("extra", [[], ["--log", "--num-steps", "50", "--start", "-5"]])
+def test_plot_writes_a_png(tmp_path, extra):
+    out = tmp_path / "schedule.png"
+    r = run("plot", *GRID, "--out", out, *extra)
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000
+    assert "8 curve(s)" in r.stdout
+
+
+def without(tmp_path, module):
+    """An environment in which `module` fails to import (a package of that
+    name that raises ImportError stands in for none)."""
+    fake = tmp_path / "fake" / module
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"raise ImportError('no {module} here')\n")
+    path = [str(fake.parent), os.environ.get("PYTHONPATH", "")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
+
+
+def test_plot_without_matplotlib(tmp_path):
+    out = tmp_path / "p.png"
+    r = run(
+        "plot",
+        "--init",
+        0.1,
+        "--decay-steps",
+        10,
+        "--out",
+        out,
+        env=without(tmp_path, "matplotlib"),
+    )
+    assert r.returncode == 2
+    assert "matplotlib is not installed" in r.stderr and "[plot]" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_eval_progress_without_tqdm(tmp_path):
+    out = tmp_path / "v.npy"
+    r = run(
+        "eval",
+        *GRID,
+        "--num-steps",
+        1000,
+        "--memory-budget",
+        2000,
+        "--out",
+        out,
+        env=without(tmp_path, "tqdm"),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "mlx-cosine-decay eval: 100% (8,000 / 8,000 values)" in r.stderr
+    np.testing.assert_array_equal(
+        np.load(out), per_configuration([0.1, 0.01], [10, 1000], [0.0, 1e-4], 1000, 0)
+    )
+
+
+def test_demo_small():
+    r = run("demo", "--num-steps", 20000, "--repeat", 1)
+    assert r.returncode == 0, r.stderr
+    assert "mlx.optimizers.cosine_decay" in r.stdout and "speed-up" in r.stdout
+    assert "max|x - truth|" in r.stdout  # numpy is installed with the tests
+
+
+def test_demo_is_the_default(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cli, "_cmd_demo", lambda parser, args: seen.append(args) or 0)
+    assert cli.main([]) == 0
+    assert seen and seen[0].num_steps == 10_000_000 and seen[0].command == "demo"
+
+
+def test_cmake_dir(capsys):
+    code = cli.main(["--cmake-dir"])
+    captured = capsys.readouterr()
+    if importlib.util.find_spec("mlx_cosine_decay._cmake") is None:
+        assert code == 2 and "--cmake-dir is not available" in captured.err
+    else:
+        assert code == 0 and Path(captured.out.strip()).is_dir()
+
+
+def test_bench_passes_arguments_through(tmp_path, monkeypatch, capsys):
+    script = tmp_path / "bench_cpu.py"
+    script.write_text("def main(argv):\n    print('bench got', argv)\n    return 3\n")
+    monkeypatch.setattr(cli, "_bench_script", lambda: script)
+    assert cli.main(["bench", "--sizes", "1e3", "-h"]) == 3
+    assert "bench got ['--sizes', '1e3', '-h']" in capsys.readouterr().out
+
+
+def test_bench_result_that_is_not_a_status(tmp_path, monkeypatch):
+    script = tmp_path / "bench_cpu.py"
+    script.write_text("def main(argv):\n    return {'n': 1.0}\n")
+    monkeypatch.setattr(cli, "_bench_script", lambda: script)
+    assert cli.main(["bench"]) == 0
+
+
+def test_bench_missing(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_bench_script", lambda: None)
+    assert cli.main(["bench"]) == 2
+    assert "bench/bench_cpu.py not found" in capsys.readouterr().err
+
+
+def test_console_script():
+    script = shutil.which("mlx-cosine-decay", path=os.path.dirname(sys.executable))
+    if script is None:
+        pytest.skip("the package is not installed with its console script")
+    r = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "demo" in r.stdout and "eval" in r.stdout
