@@ -60,6 +60,14 @@ mx::Dtype decay_dtype(const mx::array& step) {
   return mx::issubdtype(step.dtype(), mx::floating) ? step.dtype() : mx::float32;
 }
 
+// Scalar init and end are rounded as MLX's weak Python scalars are in the
+// reference: to float32, or kept double for float64 results (half precision
+// results are computed from float32 parameters and rounded once). So a grid
+// of float32 parameter arrays gives exactly the values of its schedules.
+double as_parameter(double x, mx::Dtype dtype) {
+  return dtype == mx::float64 ? x : static_cast<float>(x);
+}
+
 mx::array array_params_node(
     std::optional<mx::array> step,
     const mx::array& init,
@@ -119,12 +127,18 @@ mx::array cosine_decay(
     mx::StreamOrDevice s) {
   check_decay_steps(decay_steps);
   check_real(step, "step");
-  auto stream = resolve_stream(s);
+  auto dtype = decay_dtype(step);
   return mx::array(
       step.shape(),
-      decay_dtype(step),
+      dtype,
       std::make_shared<CosineDecay>(
-          stream, init, end, decay_steps, false, false, 0),
+          resolve_stream(s),
+          as_parameter(init, dtype),
+          as_parameter(end, dtype),
+          decay_steps,
+          false,
+          false,
+          0),
       {step});
 }
 
@@ -189,7 +203,13 @@ mx::array cosine_decay_values(
       {static_cast<int>(num_steps)},
       mx::float32,
       std::make_shared<CosineDecay>(
-          resolve_stream(s), init, end, decay_steps, false, true, start),
+          resolve_stream(s),
+          as_parameter(init, mx::float32),
+          as_parameter(end, mx::float32),
+          decay_steps,
+          false,
+          true,
+          start),
       {});
 }
 

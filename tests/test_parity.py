@@ -378,7 +378,8 @@ def test_dense_float32_within_few_ulps(params):
     init, d, end = params
     s = np.arange(-d, 2 * d + 1, dtype=np.int64)
     ours = to_numpy(mcd.cosine_decay(init, d, end)(mx.array(s)))
-    t = truth(s, init, d, end)
+    # Python-float parameters are float32 values, as in the reference.
+    t = truth(s, float(np.float32(init)), d, float(np.float32(end)))
     # The CPU computes in double and rounds once.
     assert np.max(ulp_error(ours, t, mx.float32)) <= 0.51
 
@@ -397,6 +398,7 @@ def test_dense_float32_at_least_as_accurate_as_reference(params):
     step = mx.array(s.astype(np.int32))
     ours = to_numpy(mcd.cosine_decay(init, d, end)(step)).astype(np.float64)
     ref = to_numpy(reference(init, d, end)(step)).astype(np.float64)
-    t = truth(s, init, d, end)
+    # Python-float parameters are float32 values, as in the reference.
+    t = truth(s, float(np.float32(init)), d, float(np.float32(end)))
     u = ulp(t, mx.float32)
     assert np.all(np.abs(ours - t) <= np.abs(ref - t) + 0.01 * u)
