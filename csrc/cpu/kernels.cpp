@@ -81,8 +81,10 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
   }
 }
 
-// Chooses the reduction type R (exact for 2D and every clamped step) and the
-// compute type T for one row, then runs the kernel.
+// Chooses the reduction type R (exact for 2D and every clamped step) for one
+// row and runs the kernel. The CPU computes in double for every output dtype
+// and rounds once: float32 results are the truth correctly rounded (but for
+// double rounding), at a cost the memory traffic hides.
 template <typename In, typename Out, typename Src>
 void row(Src src, Out* out, int64_t n, double init, double end, int64_t d) {
   using T = double;
