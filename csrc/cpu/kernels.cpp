@@ -34,6 +34,9 @@ struct Loaded {
   }
 };
 
+// The step "type" of jobs whose steps are generated.
+struct GeneratedSteps {};
+
 template <typename I>
 struct Generated {
   I start;
@@ -152,7 +155,7 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
     double e = end_ ? double(end_[col_off(2)]) : job.end_value;
     int64_t d = job.decay_steps ? job.decay_steps[col_off(3)]
                                 : job.decay_steps_value;
-    if (!job.step) {
+    if constexpr (std::is_same_v<In, GeneratedSteps>) {
       // int32 steps where they fit: they convert to float in SIMD.
       int64_t first = job.start + col_off(0);
       int64_t last = first + (n - 1) * step_stride;
@@ -221,7 +224,7 @@ void dispatch_out(const Job& job, int64_t begin, int64_t end) {
 
 void dispatch(const Job& job, int64_t begin, int64_t end) {
   if (!job.step) {
-    return dispatch_out<int64_t>(job, begin, end);
+    return dispatch_out<GeneratedSteps>(job, begin, end);
   }
   switch (job.step_type) {
     case mlx::core::bool_:
