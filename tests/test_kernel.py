@@ -12,10 +12,10 @@ import pytest
 import mlx_cosine_decay as mcd
 from conftest import to_numpy, truth, ulp_error
 
-# The CPU computes in double and rounds once to float32: correctly rounded but
-# for double rounding (issue 3 asks for 4 ulp; the float32-only Metal path
-# stays within that).
-MAX_ULPS = 0.501
+# The CPU computes in double (a series exact to 5e-11) and rounds once to
+# float32: correctly rounded but for 1e-3 ulp (issue 3 asks for 4 ulp; the
+# float32-only Metal path stays within that).
+MAX_ULPS = 0.502
 
 # Blocks of 1024 steps, vectors of 4..16 lanes, threads from 2 * 2**17 elements.
 BOUNDARY_SIZES = sorted(

@@ -63,6 +63,7 @@ inline auto widen(In x) {
 template <typename R, typename T, typename Out, typename Src>
 void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
   constexpr int64_t block = 1024;
+  constexpr int terms = std::is_same_v<Out, double> ? 10 : 7; // see sin2_series
   for (int64_t i0 = 0; i0 < n; i0 += block) {
     int64_t m = std::min(block, n - i0);
     R lowest = p.d;
@@ -72,13 +73,13 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
     if (math::in_first_period(lowest, p)) {
       for (int64_t i = 0; i < m; ++i) {
         R a = math::clamp_step<R>(widen(src[i0 + i]), p.d);
-        out[i0 + i] = static_cast<Out>(math::decay_at(math::magnitude(a), p));
+        out[i0 + i] = static_cast<Out>(math::decay_at<terms>(math::magnitude(a), p));
       }
     } else {
       for (int64_t i = 0; i < m; ++i) {
         R a = math::clamp_step<R>(widen(src[i0 + i]), p.d);
         out[i0 + i] =
-            static_cast<Out>(math::decay_at(math::reduce_period(a, p), p));
+            static_cast<Out>(math::decay_at<terms>(math::reduce_period(a, p), p));
       }
     }
   }
