@@ -63,7 +63,10 @@ inline auto widen(In x) {
 template <typename R, typename T, typename Out, typename Src>
 void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
   constexpr int64_t block = 1024;
-  constexpr int terms = std::is_same_v<Out, double> ? 10 : 7; // see sin2_series
+  // The series length for T and the output's precision (see sin2_series).
+  constexpr int terms = std::is_same_v<Out, double> ? 10
+      : std::is_same_v<T, double>                   ? 7
+                                                    : 6;
   for (int64_t i0 = 0; i0 < n; i0 += block) {
     int64_t m = std::min(block, n - i0);
     R lowest = p.d;
@@ -85,13 +88,17 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
   }
 }
 
-// Chooses the reduction type R (exact for 2D and every clamped step) for one
-// row and runs the kernel. The CPU computes in double for every output dtype
-// and rounds once: float32 results are the truth correctly rounded (but for
-// double rounding), at a cost the memory traffic hides.
+// Chooses the compute type T and the reduction type R (exact for 2D and
+// every clamped step) for one row and runs the kernel. float32 and float64
+// results are computed in double and rounded once (correctly rounded but for
+// 1e-3 ulp); float16/bfloat16 results in float32, whose few-ulp error is far
+// below a half-precision ulp, and rounded once.
 template <typename In, typename Out, typename Src>
 void row(Src src, Out* out, int64_t n, double init, double end, int64_t d) {
-  using T = double;
+  using T = std::conditional_t<
+      std::is_same_v<Out, float16_t> || std::is_same_v<Out, bfloat16_t>,
+      float,
+      double>;
   if (d < 1) { // only reachable through array-valued decay_steps
     std::fill_n(out, n, static_cast<Out>(NAN));
     return;
