@@ -23,14 +23,17 @@
 #define COSINE_DECAY_UNROLL _Pragma("unroll")
 #define COSINE_DECAY_FMA metal::fma
 #define COSINE_DECAY_FMOD metal::fmod
+#define COSINE_DECAY_MIN metal::min
 #else
 #define COSINE_DECAY_INLINE inline __attribute__((always_inline))
 #define COSINE_DECAY_UNROLL _Pragma("GCC unroll 16")
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <algorithm>
 #define COSINE_DECAY_FMA std::fma
 #define COSINE_DECAY_FMOD std::fmod
+#define COSINE_DECAY_MIN std::min
 #endif
 
 namespace cosine_decay_math {
@@ -222,8 +225,11 @@ COSINE_DECAY_INLINE double angle(double q, Params<R, double> p) {
 // end + range * sin^2(x) near D. `Terms` is the length of the series (above).
 template <int Terms, typename R, typename T>
 COSINE_DECAY_INLINE T decay_at(R m, Params<R, T> p) {
-  bool near_end = m > p.d - m;
-  T q = static_cast<T>(near_end ? p.d - m : m);
+  // q as a min, not a select: a select here gets sunk past the series by
+  // GCC, which then evaluates the series twice.
+  R rest = p.d - m;
+  bool near_end = rest < m;
+  T q = static_cast<T>(COSINE_DECAY_MIN(m, rest));
   T x = angle(q, p);
   T s2 = sin2_series<Terms>(x * x);
   return COSINE_DECAY_FMA(near_end ? p.range : -p.range, s2, near_end ? p.end : p.init);

@@ -46,6 +46,11 @@ struct Generated {
   }
 };
 
+template <typename Src>
+constexpr bool is_generated = false;
+template <typename I>
+constexpr bool is_generated<Generated<I>> = true;
+
 // Half-precision steps are widened to float before any arithmetic.
 template <typename In>
 inline auto widen(In x) {
@@ -69,9 +74,16 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
                                                     : 6;
   for (int64_t i0 = 0; i0 < n; i0 += block) {
     int64_t m = std::min(block, n - i0);
+    // The lowest clamped step of the block (clamping is monotonic, so for an
+    // arithmetic sequence it is at one end).
     R lowest = p.d;
-    for (int64_t i = 0; i < m; ++i) {
-      lowest = std::min(lowest, math::clamp_step<R>(widen(src[i0 + i]), p.d));
+    if constexpr (is_generated<Src>) {
+      auto ends = std::min(src[i0], src[i0 + m - 1]);
+      lowest = math::clamp_step<R>(ends, p.d);
+    } else {
+      for (int64_t i = 0; i < m; ++i) {
+        lowest = std::min(lowest, math::clamp_step<R>(widen(src[i0 + i]), p.d));
+      }
     }
     if (math::in_first_period(lowest, p)) {
       for (int64_t i = 0; i < m; ++i) {
