@@ -152,3 +152,14 @@ def test_unknown_instruction_set_is_a_clear_error():
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.returncode != 0
     assert "MLX_COSINE_DECAY_ISA=sse9" in run.stderr
+
+
+@pytest.mark.parametrize("n", [17, 1024 + 5, 3 * 2**17 + 1])
+def test_donated_step_buffer_with_steps_below_minus_d(n):
+    # The output may reuse the int32 step buffer; blocks with steps below -D
+    # are computed twice and must not read back the first pass's outputs.
+    d = 3
+    steps_np = np.arange(n, dtype=np.int64) % (10 * d) - 8 * d
+    want = truth(steps_np, 1.0, d)
+    donated = mcd.cosine_decay(1.0, d)(mx.array(steps_np.astype(np.int32)) + 0)
+    assert ulps(donated, want).max() <= MAX_ULPS

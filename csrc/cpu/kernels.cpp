@@ -46,11 +46,6 @@ struct Generated {
   }
 };
 
-template <typename Src>
-constexpr bool is_generated = false;
-template <typename I>
-constexpr bool is_generated<Generated<I>> = true;
-
 // Half-precision steps are widened to float before any arithmetic.
 template <typename In>
 inline auto widen(In x) {
@@ -62,9 +57,12 @@ inline auto widen(In x) {
   }
 }
 
-// The kernel: n outputs from n steps with one set of parameters. Blocks whose
-// steps all lie at or above -D (every realistic block) take the branch-free
-// body that the compiler vectorizes; others reduce each step by the period.
+// The kernel: n outputs from n steps with one set of parameters, in blocks.
+// Each block is computed in one branch-free pass that the compiler vectorizes
+// and that also finds the block's lowest step; steps below -D (rare: they
+// need the period reduction) make the block be computed again, per step, from
+// a copy of its steps: `out` may be the step buffer itself (donation), which
+// is safe for the one pass since each element is read before it is written.
 template <typename R, typename T, typename Out, typename Src>
 void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
   constexpr int64_t block = 1024;
@@ -72,29 +70,21 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
   constexpr int terms = std::is_same_v<Out, double> ? 10
       : std::is_same_v<T, double>                   ? 7
                                                     : 6;
+  R steps[block];
   for (int64_t i0 = 0; i0 < n; i0 += block) {
     int64_t m = std::min(block, n - i0);
-    // The lowest clamped step of the block (clamping is monotonic, so for an
-    // arithmetic sequence it is at one end).
     R lowest = p.d;
-    if constexpr (is_generated<Src>) {
-      auto ends = std::min(src[i0], src[i0 + m - 1]);
-      lowest = math::clamp_step<R>(ends, p.d);
-    } else {
-      for (int64_t i = 0; i < m; ++i) {
-        lowest = std::min(lowest, math::clamp_step<R>(widen(src[i0 + i]), p.d));
-      }
+    for (int64_t i = 0; i < m; ++i) {
+      R a = math::clamp_step<R>(widen(src[i0 + i]), p.d);
+      steps[i] = a;
+      lowest = std::min(lowest, a);
+      R m_fast = math::magnitude(std::max(a, static_cast<R>(-p.d)));
+      out[i0 + i] = static_cast<Out>(math::decay_at<terms>(m_fast, p));
     }
-    if (math::in_first_period(lowest, p)) {
+    if (!math::in_first_period(lowest, p)) {
       for (int64_t i = 0; i < m; ++i) {
-        R a = math::clamp_step<R>(widen(src[i0 + i]), p.d);
-        out[i0 + i] = static_cast<Out>(math::decay_at<terms>(math::magnitude(a), p));
-      }
-    } else {
-      for (int64_t i = 0; i < m; ++i) {
-        R a = math::clamp_step<R>(widen(src[i0 + i]), p.d);
-        out[i0 + i] =
-            static_cast<Out>(math::decay_at<terms>(math::reduce_period(a, p), p));
+        out[i0 + i] = static_cast<Out>(
+            math::decay_at<terms>(math::reduce_period(steps[i], p), p));
       }
     }
   }
