@@ -37,12 +37,12 @@ struct Loaded {
 // The step "type" of jobs whose steps are generated.
 struct GeneratedSteps {};
 
-template <typename I>
+template <typename I, bool Unit>
 struct Generated {
   I start;
   I stride;
   I operator[](int64_t i) const {
-    return start + static_cast<I>(i) * stride;
+    return start + static_cast<I>(i) * (Unit ? I{1} : stride);
   }
 };
 
@@ -169,11 +169,16 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
       // int32 steps where they fit: they convert to float in SIMD.
       int64_t first = job.start + col_off(0);
       int64_t last = first + (n - 1) * step_stride;
-      if (std::min(first, last) >= INT32_MIN && std::max(first, last) <= INT32_MAX) {
-        auto src = Generated<int32_t>{int32_t(first), int32_t(step_stride)};
+      bool fits = std::min(first, last) >= INT32_MIN && std::max(first, last) <= INT32_MAX;
+      if (fits && step_stride == 1) { // values(): the common case
+        auto src = Generated<int32_t, true>{int32_t(first), 1};
+        row<int32_t>(src, out + o, n, i, e, d);
+      } else if (fits) {
+        auto src = Generated<int32_t, false>{int32_t(first), int32_t(step_stride)};
         row<int32_t>(src, out + o, n, i, e, d);
       } else {
-        row<int64_t>(Generated<int64_t>{first, step_stride}, out + o, n, i, e, d);
+        auto src = Generated<int64_t, false>{first, step_stride};
+        row<int64_t>(src, out + o, n, i, e, d);
       }
     } else if (step_stride == 1) {
       auto* s = static_cast<const In*>(job.step) + col_off(0);
