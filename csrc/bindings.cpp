@@ -35,9 +35,9 @@ NB_MODULE(_ext, m) {
       "cosine_decay",
       nb::overload_cast<
           const mx::array&,
+          const cd::Param&,
           const mx::array&,
-          const mx::array&,
-          const mx::array&,
+          const cd::Param&,
           mx::StreamOrDevice>(&cd::cosine_decay),
       "step"_a,
       "init"_a,
@@ -63,9 +63,9 @@ NB_MODULE(_ext, m) {
   m.def(
       "cosine_decay_values",
       nb::overload_cast<
+          const cd::Param&,
           const mx::array&,
-          const mx::array&,
-          const mx::array&,
+          const cd::Param&,
           int64_t,
           int64_t,
           mx::StreamOrDevice>(&cd::cosine_decay_values),
@@ -82,7 +82,7 @@ NB_MODULE(_ext, m) {
   nb::class_<cd::Schedule>(m, "Schedule")
       .def(nb::init<double, int64_t, double>(), "init"_a, "decay_steps"_a, "end"_a)
       .def(
-          nb::init<mx::array, mx::array, mx::array>(),
+          nb::init<cd::Param, mx::array, cd::Param>(),
           "init"_a,
           "decay_steps"_a,
           "end"_a)

@@ -93,16 +93,30 @@ mx::array array_params_node(
       std::move(inputs));
 }
 
-void check_params(
-    const mx::array& init,
-    const mx::array& decay_steps,
-    const mx::array& end) {
-  check_real(init, "init");
-  check_real(end, "end");
+void check_integer(const mx::array& decay_steps) {
   if (!mx::issubdtype(decay_steps.dtype(), mx::integer)) {
     fail("decay_steps must have an integer dtype, but got " +
          str(decay_steps.dtype()) + ".");
   }
+}
+
+// The result dtype: that of the decay fraction promoted with the dtypes of
+// the init and end arrays (numbers are weak).
+mx::Dtype result_dtype(mx::Dtype decay, const Param& init, const Param& end) {
+  for (auto [p, name] : {std::pair{&init, "init"}, std::pair{&end, "end"}}) {
+    if (auto* a = std::get_if<mx::array>(p)) {
+      check_real(*a, name);
+      decay = mx::promote_types(decay, a->dtype());
+    }
+  }
+  return decay;
+}
+
+mx::array as_array(const Param& p, mx::Dtype dtype) {
+  if (auto* x = std::get_if<double>(&p)) {
+    return mx::array(as_parameter(*x, dtype), dtype);
+  }
+  return std::get<mx::array>(p);
 }
 
 void check_range(int64_t num_steps, int64_t start) {
@@ -144,30 +158,36 @@ mx::array cosine_decay(
 
 mx::array cosine_decay(
     const mx::array& step,
-    const mx::array& init,
+    const Param& init,
     const mx::array& decay_steps,
-    const mx::array& end,
+    const Param& end,
     mx::StreamOrDevice s) {
   check_real(step, "step");
-  check_params(init, decay_steps, end);
-  auto out_dtype = mx::promote_types(
-      decay_dtype(step), mx::promote_types(init.dtype(), end.dtype()));
+  check_integer(decay_steps);
+  auto out_dtype = result_dtype(decay_dtype(step), init, end);
   return array_params_node(
-      step, init, decay_steps, end, out_dtype, 0, resolve_stream(s));
+      step,
+      as_array(init, out_dtype),
+      decay_steps,
+      as_array(end, out_dtype),
+      out_dtype,
+      0,
+      resolve_stream(s));
 }
 
 mx::array cosine_decay_values(
-    const mx::array& init,
+    const Param& init_param,
     const mx::array& decay_steps,
-    const mx::array& end,
+    const Param& end_param,
     int64_t num_steps,
     int64_t start,
     mx::StreamOrDevice s) {
-  check_params(init, decay_steps, end);
+  check_integer(decay_steps);
   check_range(num_steps, start);
   auto stream = resolve_stream(s);
-  auto out_dtype = mx::promote_types(
-      mx::float32, mx::promote_types(init.dtype(), end.dtype()));
+  auto out_dtype = result_dtype(mx::float32, init_param, end_param);
+  auto init = as_array(init_param, out_dtype);
+  auto end = as_array(end_param, out_dtype);
   // The parameters get a trailing axis of length num_steps (stride 0); the
   // kernel generates the step from the position along it.
   auto param_shape = mx::broadcast_shapes(
@@ -220,11 +240,12 @@ Schedule::Schedule(double init, int64_t decay_steps, double end)
   check_decay_steps(decay_steps);
 }
 
-Schedule::Schedule(mx::array init, mx::array decay_steps, mx::array end)
+Schedule::Schedule(Param init, mx::array decay_steps, Param end)
     : init_(std::move(init)),
-      decay_steps_(std::move(decay_steps)),
-      end_(std::move(end)) {
-  check_params(*init_, *decay_steps_, *end_);
+      end_(std::move(end)),
+      decay_steps_(std::move(decay_steps)) {
+  result_dtype(mx::float32, *init_, *end_); // checks the arrays' dtypes
+  check_integer(*decay_steps_);
   if (decay_steps_->size() > 0) {
     auto d = mx::astype(*decay_steps_, mx::int64);
     check_decay_steps(mx::min(d).item<int64_t>());
@@ -251,15 +272,6 @@ mx::array Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice 
       *init_, *decay_steps_, *end_, num_steps, start, s);
 }
 
-mx::array Schedule::init() const {
-  return scalars_ ? mx::array(static_cast<float>(scalars_->init)) : *init_;
-}
-mx::array Schedule::decay_steps() const {
-  return scalars_ ? mx::array(scalars_->decay_steps, mx::int64) : *decay_steps_;
-}
-mx::array Schedule::end() const {
-  return scalars_ ? mx::array(static_cast<float>(scalars_->end)) : *end_;
-}
 
 // Transforms
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <variant>
 
 #include "mlx/array.h"
 #include "mlx/primitives.h"
@@ -34,17 +35,23 @@ mx::array cosine_decay(
     mx::StreamOrDevice s = {});
 
 /**
+ * init or end: an array, or a number that takes the result's dtype as MLX's
+ * weak Python scalars do (float32, or float64 for float64 results).
+ */
+using Param = std::variant<double, mx::array>;
+
+/**
  * As above with array-valued parameters, which broadcast against each other
  * and the steps. decay_steps must have an integer dtype; its entries are not
  * read when the graph is built, so an entry < 1 gives NaN there (Schedule
  * checks them when it is made). The result dtype promotes the float dtype of
- * the steps with those of init and end.
+ * the steps with those of the init and end arrays.
  */
 mx::array cosine_decay(
     const mx::array& step,
-    const mx::array& init,
+    const Param& init,
     const mx::array& decay_steps,
-    const mx::array& end,
+    const Param& end,
     mx::StreamOrDevice s = {});
 
 /**
@@ -53,9 +60,9 @@ mx::array cosine_decay(
  * unless init or end promote it. No step array is made.
  */
 mx::array cosine_decay_values(
-    const mx::array& init,
+    const Param& init,
     const mx::array& decay_steps,
-    const mx::array& end,
+    const Param& end,
     int64_t num_steps,
     int64_t start = 0,
     mx::StreamOrDevice s = {});
@@ -77,16 +84,12 @@ class Schedule {
  public:
   Schedule(double init, int64_t decay_steps, double end = 0.0);
   /** Evaluates decay_steps to check that every entry is >= 1. */
-  Schedule(mx::array init, mx::array decay_steps, mx::array end);
+  Schedule(Param init, mx::array decay_steps, Param end);
 
   mx::array operator()(const mx::array& step, mx::StreamOrDevice s = {}) const;
   mx::array values(int64_t num_steps, int64_t start = 0, mx::StreamOrDevice s = {})
       const;
 
-  /** The parameters as arrays (scalars become 0-d arrays). */
-  mx::array init() const;
-  mx::array decay_steps() const;
-  mx::array end() const;
 
  private:
   struct Scalars {
@@ -95,7 +98,8 @@ class Schedule {
     double end;
   };
   std::optional<Scalars> scalars_;
-  std::optional<mx::array> init_, decay_steps_, end_;
+  std::optional<Param> init_, end_;
+  std::optional<mx::array> decay_steps_;
 };
 
 /** Threads the CPU kernel may use for one large array (0: the default, from

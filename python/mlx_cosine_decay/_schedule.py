@@ -9,15 +9,8 @@ from . import _ext
 _TAG = "[cosine_decay] "
 
 
-def _as_param(x, like):
-    """A parameter as an array. A Python number takes the dtype of the array
-    it meets (MLX's weak scalars), so promotion matches the reference."""
-    if isinstance(x, mx.array):
-        return x
-    dtype = like.dtype if isinstance(like, mx.array) else mx.float32
-    if not mx.issubdtype(dtype, mx.floating):
-        dtype = mx.float32
-    return mx.array(x, dtype=dtype)
+def _number_or_array(x):
+    return x if isinstance(x, mx.array) else float(x)
 
 
 def _as_steps(decay_steps):
@@ -43,18 +36,13 @@ class CosineDecaySchedule:
     def __init__(self, init, decay_steps, end=0.0):
         self.init, self.decay_steps, self.end = init, decay_steps, end
         steps = _as_steps(decay_steps)
-        self._weak = None
         try:
             if any(isinstance(p, mx.array) for p in (init, steps, end)):
-                init_arr = _as_param(init, end)
-                end_arr = _as_param(end, init_arr)
-                steps_arr = steps if isinstance(steps, mx.array) else mx.array(steps)
-                self._impl = _ext.Schedule(init_arr, steps_arr, end_arr)
-                if isinstance(init, mx.array) != isinstance(end, mx.array):
-                    # A Python number beside an array is weak in the
-                    # reference: it meets the result in the output dtype,
-                    # not rounded to the other parameter's dtype.
-                    self._weak = (init_arr, steps_arr, end_arr)
+                # Numbers stay numbers: the C++ op gives them the result's
+                # dtype, as MLX does with weak Python scalars.
+                if not isinstance(steps, mx.array):
+                    steps = mx.array(steps)
+                self._impl = _ext.Schedule(_number_or_array(init), steps, _number_or_array(end))
             else:
                 self._impl = _ext.Schedule(float(init), steps, float(end))
         except ValueError as e:
@@ -64,15 +52,6 @@ class CosineDecaySchedule:
     def __call__(self, step, stream=None):
         if not isinstance(step, mx.array):
             step = mx.array(step)
-        if self._weak is not None:
-            init_arr, steps_arr, end_arr = self._weak
-            f = step.dtype if mx.issubdtype(step.dtype, mx.floating) else mx.float32
-            dtype = mx.result_type(f, init_arr.dtype, end_arr.dtype)
-            if not isinstance(self.init, mx.array):
-                init_arr = mx.array(self.init, dtype=dtype)
-            else:
-                end_arr = mx.array(self.end, dtype=dtype)
-            return _ext.cosine_decay(step, init_arr, steps_arr, end_arr, stream=stream)
         return self._impl(step, stream=stream)
 
     def values(self, num_steps, start=0, stream=None):
