@@ -301,6 +301,20 @@ def test_generated_steps(emulator, tmp_path, out, start):
                     end=np.broadcast_to(end_f32.reshape(1, 3, 1), shape))
 
 
+@pytest.mark.parametrize("start", [-20, 0, 2**40])
+def test_generated_steps_scalar_params(emulator, tmp_path, start):
+    # schedule.values() with scalar parameters: no inputs at all.
+    init, end, d, n = float(np.float32(0.1)), float(np.float32(1e-3)), 7, 40
+    ref = _ext.cosine_decay_values(init, d, end, n, start, stream=mx.cpu)
+    for idx, grid in grids(n):
+        got = emulate(
+            emulator, tmp_path, variant="strided", step="int64", out="float32", idx=idx,
+            size=n, grid=grid, scalars=(init, end, d, start), generated=True,
+            shape=(n,), strides=[[1], [0], [0], [0]])
+        assert_same(got, ref, "float32", f"generated scalars start={start} idx={idx}",
+                    end=end)
+
+
 def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
     # The comparison is not vacuous: a different decay_steps changes the bits.
     raw, to_mx = step_buffer("int32", step_values("int32", 1000))
@@ -330,6 +344,7 @@ def library_specs():
     for large in (False, True):
         for out in OUT_DTYPES:
             yield (False, True, True, mx.int64, mx_dtype(out), large)
+            yield (False, True, False, mx.int64, mx_dtype(out), large)
             for step in STEP_DTYPES:
                 yield (True, False, False, mx_dtype(step), mx_dtype(out), large)
                 yield (False, False, False, mx_dtype(step), mx_dtype(out), large)

@@ -80,10 +80,6 @@ std::string library_source(const KernelSpec& spec) {
         "[cosine_decay] The contiguous kernel takes steps and scalar "
         "parameters.");
   }
-  if (spec.generated && !spec.array_params) {
-    throw std::invalid_argument(
-        "[cosine_decay] Generated steps come with array parameters.");
-  }
   std::string in = spec.generated ? "int64_t" : type_names(spec.step).metal_name;
   std::string args = in + ", " + out_names(spec.out).metal_name + ", " +
       (spec.large ? "uint64_t" : "uint32_t");
