@@ -93,8 +93,11 @@ def test_array_decay_steps_with_bad_entry_fails_at_construction(d):
 
 
 def test_array_decay_steps_good_entries_accepted():
+    steps = mx.arange(-3, 12)
+    want = mx.stack([mcd.cosine_decay(0.1, d)(steps) for d in (1, 7)], axis=1)
     for dtype in [mx.uint8, mx.int16, mx.uint32, mx.int64, mx.uint64]:
-        mcd.cosine_decay(0.1, mx.array([1, 7], dtype=dtype))
+        got = mcd.cosine_decay(0.1, mx.array([1, 7], dtype=dtype))(steps[:, None])
+        assert mx.array_equal(got, want).item(), dtype
 
 
 def test_non_numeric_step():
