@@ -143,7 +143,8 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
   int64_t offset[4] = {0, 0, 0, 0};
   std::vector<int64_t> pos(ndim, 0);
   int64_t row_index = begin / row_len;
-  for (int ax = ndim - 2, r = row_index; ax >= 0; --ax) {
+  int64_t r = row_index;
+  for (int ax = ndim - 2; ax >= 0; --ax) {
     pos[ax] = r % job.shape[ax];
     r /= job.shape[ax];
     for (int k = 0; k < 4; ++k) {
@@ -166,7 +167,7 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
     int64_t d = job.decay_steps ? job.decay_steps[col_off(3)]
                                 : job.decay_steps_value;
     if constexpr (std::is_same_v<In, GeneratedSteps>) {
-      // int32 steps where they fit: they convert to float in SIMD.
+      // int32 steps where they fit: AVX2 converts only those in SIMD.
       int64_t first = job.start + col_off(0);
       int64_t last = first + (n - 1) * step_stride;
       bool fits = std::min(first, last) >= INT32_MIN && std::max(first, last) <= INT32_MAX;
