@@ -90,7 +90,7 @@ inline float value_at(S s, math::Params<R, float> p) {
   R a = math::clamp_step<R>(s, p.d);
   R m = math::in_first_period(a, p) ? math::magnitude(a)
                                     : math::reduce_period(a, p);
-  return math::decay_at<6>(m, p); // float: 6 terms of the series
+  return math::decay_at<false>(m, p); // float32 and narrower results
 }
 
 // The schedule for one set of parameters, with the reduction type chosen as

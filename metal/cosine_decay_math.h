@@ -29,6 +29,7 @@
 #define COSINE_DECAY_UNROLL _Pragma("GCC unroll 16")
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <algorithm>
 #define COSINE_DECAY_FMA std::fma
@@ -83,18 +84,26 @@ COSINE_DECAY_INLINE double period_mod(double a, double b) {
 }
 #endif
 
-// sin^2(x) for |x| <= pi/4, as z * P(z) with z = x^2 and P the Taylor series
-// of sin^2(x) / x^2 = (1 - cos 2x) / (2 x^2): coefficient k is
-// (-1)^k 2^(2k+1) / (2k+2)!. One series serves both halves of the curve
-// (cos^2 = 1 - sin^2, taken as init - range * sin^2, which never cancels
-// there), and it is exact to the last bit: the series alternates with terms
-// falling faster than 10x on z <= (pi/4)^2, so the truncation error is below
-// the first omitted term, relative to P >= 0.8:
-//   Terms  6: 5.2e-9  (float, the Metal path: 0.09 ulp)
-//   Terms  7: 5.3e-11 (double, for float32/float16/bfloat16 results: 1e-3 ulp)
-//   Terms 10: 1.5e-17 (double, for float64 results)
-// Evaluated with explicit fma so every backend rounds the same way.
-template <int Terms>
+// sin^2(x) for |x| <= pi/4, as z * P(z) with z = x^2 and P a polynomial for
+// sin^2(x) / x^2 = (1 - cos 2x) / (2 x^2), evaluated by Horner's rule with
+// explicit fma so every backend rounds the same way. One polynomial serves
+// both halves of the curve (cos^2 = 1 - sin^2, taken as init - range * sin^2,
+// which never cancels there). `Wide` is true for float64 results. The
+// polynomials, with their error relative to P on z <= (pi/4)^2 (as stored:
+// with the coefficients rounded to the type):
+//   float, narrow: the Taylor series, 6 terms: coefficient k is
+//     (-1)^k 2^(2k+1) / (2k+2)!. Error 1.4e-8 (0.2 float32 ulp; the series
+//     alternates with terms falling faster than 10x, so truncating it costs
+//     less than the first omitted term, 6.5e-9; rounding the coefficients
+//     to float the rest). The Metal shader and float16/bfloat16 results.
+//   double, narrow: 6 terms fitted for least maximum relative error with
+//     c0 = 1 (Lawson's algorithm). Error 3.0e-12 (5e-5 float32 ulp): float32
+//     results are correctly rounded but for that margin. The Taylor series
+//     needs 7 terms for 6.5e-11: one fma more in the per-step loop.
+//   double, wide: the Taylor series, 10 terms. Error 9.5e-18 (float64
+//     results).
+// tests/test_series.py measures each against a 40-digit truth.
+template <bool Wide>
 COSINE_DECAY_INLINE float sin2_series(float z) {
   const float c[6] = {
       1.0f,
@@ -103,19 +112,19 @@ COSINE_DECAY_INLINE float sin2_series(float z) {
       -3.17460322e-3f, // -1/315
       1.41093481e-4f, // 2/14175
       -4.27555986e-6f}; // -2/467775
-  float p = c[Terms - 1];
+  float p = c[5];
   COSINE_DECAY_UNROLL
-  for (int k = Terms - 2; k >= 0; --k) {
+  for (int k = 4; k >= 0; --k) {
     p = COSINE_DECAY_FMA(p, z, c[k]);
   }
   return p * z;
 }
 
 #ifndef __METAL_VERSION__
-template <int Terms>
+template <bool Wide>
 COSINE_DECAY_INLINE double sin2_series(double z) {
-  static_assert(Terms <= 10);
-  constexpr double c[10] = {
+  constexpr int terms = Wide ? 10 : 6;
+  constexpr double taylor[10] = {
       1.0,
       -1.0 / 3,
       2.0 / 45,
@@ -126,9 +135,17 @@ COSINE_DECAY_INLINE double sin2_series(double z) {
       -1.0 / 638512875,
       2.0 / 97692469875,
       -2.0 / 9280784638125};
-  double p = c[Terms - 1];
+  constexpr double fitted[6] = {
+      1.0,
+      -0.33333333311840918,
+      0.044444439607025633,
+      -0.0031745675968609605,
+      0.00014097871326481238,
+      -4.1065462568134604e-06};
+  const double* c = Wide ? taylor : fitted;
+  double p = c[terms - 1];
   COSINE_DECAY_UNROLL
-  for (int k = Terms - 2; k >= 0; --k) {
+  for (int k = terms - 2; k >= 0; --k) {
     p = COSINE_DECAY_FMA(p, z, c[k]);
   }
   return p * z;
@@ -219,20 +236,59 @@ COSINE_DECAY_INLINE double angle(double q, Params<R, double> p) {
 }
 #endif
 
-// The value at a step whose magnitude m lies in [0, D]. The distance q to
-// the nearer of 0 and D is exact in R; the angle x = pi q / 2D is in
-// [0, pi/4]; then value = init - range * sin^2(x) near step 0 and
-// end + range * sin^2(x) near D. `Terms` is the length of the series (above).
-template <int Terms, typename R, typename T>
+// The value at the exact distance q <= D / 2 from the nearer end of the
+// decay: the angle x = pi q / 2D lies in [0, pi/4], and the value is
+// init - range * sin^2(x) near step 0, end + range * sin^2(x) near D.
+// `Wide`: the result is float64 (see sin2_series).
+template <bool Wide, typename R, typename T>
+COSINE_DECAY_INLINE T decay_from(T q, bool near_end, Params<R, T> p) {
+  T x = angle(q, p);
+  T s2 = sin2_series<Wide>(x * x);
+  return COSINE_DECAY_FMA(
+      near_end ? p.range : -p.range, s2, near_end ? p.end : p.init);
+}
+
+// The value at a step whose magnitude m lies in [0, D]: the distance to the
+// nearer of 0 and D is exact in R.
+template <bool Wide, typename R, typename T>
 COSINE_DECAY_INLINE T decay_at(R m, Params<R, T> p) {
   // q as a min, not a select: a select here gets sunk past the series by
   // GCC, which then evaluates the series twice.
   R rest = p.d - m;
   bool near_end = rest < m;
   T q = static_cast<T>(COSINE_DECAY_MIN(m, rest));
-  T x = angle(q, p);
-  T s2 = sin2_series<Terms>(x * x);
-  return COSINE_DECAY_FMA(near_end ? p.range : -p.range, s2, near_end ? p.end : p.init);
+  return decay_from<Wide>(q, near_end, p);
+}
+
+// The curve's shape t: its values for init = -0, end = +0 and a range of 1,
+// that is -sin^2 near step 0 and +sin^2 near D (the sign of a zero keeps the
+// side). Rows that differ only in init and end share it: `from_shape` gives
+// each of their values with one fma, rounded exactly as `decay_from`.
+template <typename R, typename T>
+COSINE_DECAY_INLINE Params<R, T> shape_params(Params<R, T> p) {
+  p.init = -T(0);
+  p.end = T(0);
+  p.range = T(1);
+  return p;
+}
+
+// The sign bit of t (set for -0). On the CPU an integer test, which
+// compilers vectorize; std::signbit they do not.
+template <typename T>
+COSINE_DECAY_INLINE bool sign_bit(T t) {
+#ifdef __METAL_VERSION__
+  return metal::signbit(t);
+#else
+  using I = std::conditional_t<sizeof(T) == 8, int64_t, int32_t>;
+  I bits;
+  std::memcpy(&bits, &t, sizeof(T));
+  return bits < 0;
+#endif
+}
+
+template <typename T>
+COSINE_DECAY_INLINE T from_shape(T t, T init, T end) {
+  return COSINE_DECAY_FMA(init - end, t, sign_bit(t) ? init : end);
 }
 
 } // namespace cosine_decay_math

@@ -6,6 +6,9 @@
 // walks rows of an N-d job, `dispatch` switches on dtypes once per call.
 
 #include <algorithm>
+#include <memory>
+#include <vector>
+#include <limits>
 #include <type_traits>
 
 #include "cosine_decay_math.h"
@@ -57,19 +60,29 @@ inline auto widen(In x) {
   }
 }
 
+// The job's result type fixes the compute type: float32 and float64 results
+// are computed in double and rounded once (float32 correctly rounded but for
+// 5e-5 ulp); float16/bfloat16 results in float32, whose few-ulp error is far
+// below a half-precision ulp, and rounded once. float64 results need the
+// longer series (`Wide`, see sin2_series).
+template <typename Result>
+using Compute = std::conditional_t<
+    std::is_same_v<Result, float16_t> || std::is_same_v<Result, bfloat16_t>,
+    float,
+    double>;
+
+template <typename Result>
+constexpr bool wide = std::is_same_v<Result, double>;
+
 // The kernel: n outputs from n steps with one set of parameters, in blocks.
 // Each block is computed in one branch-free pass that the compiler vectorizes
 // and that also finds the block's lowest step; steps below -D (rare: they
 // need the period reduction) make the block be computed again, per step, from
 // a copy of its steps: `out` may be the step buffer itself (donation), which
 // is safe for the one pass since each element is read before it is written.
-template <typename R, typename T, typename Out, typename Src>
+template <bool Wide, typename R, typename T, typename Out, typename Src>
 void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
   constexpr int64_t block = 1024;
-  // The series length for T and the output's precision (see sin2_series).
-  constexpr int terms = std::is_same_v<Out, double> ? 10
-      : std::is_same_v<T, double>                   ? 7
-                                                    : 6;
   R steps[block];
   for (int64_t i0 = 0; i0 < n; i0 += block) {
     int64_t m = std::min(block, n - i0);
@@ -79,36 +92,106 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
       steps[i] = a;
       lowest = std::min(lowest, a);
       R m_fast = math::magnitude(std::max(a, static_cast<R>(-p.d)));
-      out[i0 + i] = static_cast<Out>(math::decay_at<terms>(m_fast, p));
+      out[i0 + i] = static_cast<Out>(math::decay_at<Wide>(m_fast, p));
     }
     if (!math::in_first_period(lowest, p)) {
       for (int64_t i = 0; i < m; ++i) {
         out[i0 + i] = static_cast<Out>(
-            math::decay_at<terms>(math::reduce_period(steps[i], p), p));
+            math::decay_at<Wide>(math::reduce_period(steps[i], p), p));
       }
     }
   }
 }
 
-// Chooses the compute type T and the reduction type R (exact for 2D and
-// every clamped step) for one row and runs the kernel. float32 and float64
-// results are computed in double and rounded once (correctly rounded but for
-// 1e-3 ulp); float16/bfloat16 results in float32, whose few-ulp error is far
-// below a half-precision ulp, and rounded once.
-template <typename In, typename Out, typename Src>
-void row(Src src, Out* out, int64_t n, double init, double end, int64_t d) {
-  using T = std::conditional_t<
-      std::is_same_v<Out, float16_t> || std::is_same_v<Out, bfloat16_t>,
-      float,
-      double>;
-  if (d < 1) { // only reachable through array-valued decay_steps
+// n values at the distances q0, q0 + dq, q0 + 2 dq, ... (dq = +-1, every q
+// exact in T) on one side of the curve: `decay_from` with its selects fixed
+// for the whole run, so the loop is the series and nothing else.
+template <bool Wide, typename R, typename T, typename Out>
+void decay_run(
+    T q0,
+    T dq,
+    bool near_end,
+    Out* __restrict out,
+    int64_t n,
+    math::Params<R, T> p) {
+  // An int32 counter: it converts to T in SIMD (int64 does not on AVX2; a
+  // T counter stepped by += is not vectorized without -ffast-math).
+  constexpr int64_t block = int64_t{1} << 30;
+  for (int64_t j0 = 0; j0 < n; j0 += block) {
+    T q = q0 + dq * static_cast<T>(j0);
+    int32_t m = static_cast<int32_t>(std::min(block, n - j0));
+    for (int32_t j = 0; j < m; ++j) {
+      out[j0 + j] = static_cast<Out>(
+          math::decay_from<Wide>(q + dq * static_cast<T>(j), near_end, p));
+    }
+  }
+}
+
+// The steps first, first + 1, ..., first + n - 1 (values()): the row splits
+// into at most six runs by which branch of the formula holds, each an
+// arithmetic sequence of distances q, so no step is clamped, reduced or
+// compared. The values are bit for bit those of `decay_row` (same q, same
+// `decay_from`). Needs D <= 2^digits(T), so that every q is exact in T.
+template <bool Wide, typename T, typename Out>
+void generated_row(
+    int64_t first,
+    Out* out,
+    int64_t n,
+    math::Params<int64_t, T> p) {
+  int64_t d = p.d;
+  int64_t h = d / 2; // steps with 2|s| > D are nearer the end
+  int64_t last = first + (n - 1);
+  // Steps [lo, hi] of the row, with q = c + sign * s.
+  auto run = [&](int64_t lo, int64_t hi, int64_t c, int sign, bool near_end) {
+    lo = std::max(lo, first);
+    hi = std::min(hi, last);
+    if (lo <= hi) {
+      decay_run<Wide>(
+          T(c + sign * lo), T(sign), near_end, out + (lo - first), hi - lo + 1, p);
+    }
+  };
+  if (first < -d) { // below one period: the general kernel reduces them
+    int64_t m = std::min(last, -d - 1) - first + 1;
+    decay_row<Wide>(Generated<int64_t, true>{first, 1}, out, m, p);
+  }
+  run(-d, -h - 1, d, 1, true);
+  run(-h, -1, 0, -1, false);
+  run(0, h, 0, 1, false);
+  run(h + 1, d, d, -1, true);
+  if (last > d) { // clamped to D: the value at D, which is end
+    int64_t lo = std::max(first, d + 1);
+    auto value = math::decay_from<Wide>(T(0), true, p);
+    std::fill_n(out + (lo - first), last - lo + 1, static_cast<Out>(value));
+  }
+}
+
+// One row's parameters. `shape` asks for the curve's shape instead of its
+// values (math::shape_params), stored in the compute type.
+struct Curve {
+  double init;
+  double end;
+  int64_t d;
+  bool shape;
+};
+
+template <typename Result, typename R>
+math::Params<R, Compute<Result>> params_of(const Curve& c) {
+  using T = Compute<Result>;
+  auto p = math::make_params<R, T>(T(c.init), T(c.end), c.d);
+  return c.shape ? math::shape_params(p) : p;
+}
+
+// One row: chooses the reduction type R (exact for 2D and every clamped
+// step) and runs the kernel. `Result` is the job's output type; `Out` is what
+// is stored: Result, or Compute<Result> for a shape.
+template <typename In, typename Result, typename Out, typename Src>
+void row(Src src, Out* out, int64_t n, const Curve& c) {
+  if (c.d < 1) { // only reachable through array-valued decay_steps
     std::fill_n(out, n, static_cast<Out>(NAN));
     return;
   }
   auto run = [&](auto r) {
-    using R = decltype(r);
-    auto p = math::make_params<R, T>(T(init), T(end), d);
-    decay_row(src, out, n, p);
+    decay_row<wide<Result>>(src, out, n, params_of<Result, decltype(r)>(c));
   };
   constexpr bool is_float = std::is_floating_point_v<In> ||
       std::is_same_v<In, float16_t> || std::is_same_v<In, bfloat16_t>;
@@ -116,11 +199,173 @@ void row(Src src, Out* out, int64_t n, double init, double end, int64_t d) {
     run(double{});
   } else if constexpr (is_float) {
     // float holds every clamped float step and 2D exactly while 2D <= 2^24.
-    (2 * d <= (int64_t{1} << 24)) ? run(float{}) : run(double{});
+    (2 * c.d <= (int64_t{1} << 24)) ? run(float{}) : run(double{});
   } else if constexpr (sizeof(In) == 8) {
     run(int64_t{});
   } else {
-    (2 * d <= INT32_MAX) ? run(int32_t{}) : run(int64_t{});
+    (2 * c.d <= INT32_MAX) ? run(int32_t{}) : run(int64_t{});
+  }
+}
+
+// The steps first, first + 1, ...: runs (`generated_row`) where every
+// distance is exact in the compute type, else the general kernel.
+template <typename Result, typename Out>
+void consecutive_row(int64_t first, Out* out, int64_t n, const Curve& c) {
+  constexpr int digits = std::numeric_limits<Compute<Result>>::digits;
+  if (c.d >= 1 && c.d <= (int64_t{1} << digits)) {
+    generated_row<wide<Result>>(first, out, n, params_of<Result, int64_t>(c));
+  } else {
+    row<int64_t, Result>(Generated<int64_t, true>{first, 1}, out, n, c);
+  }
+}
+
+// The rows of a job from a given row on, walked with one counter per leading
+// axis (no division per row): the offset of each operand at a row's start.
+class Rows {
+ public:
+  Rows(const Job& job, int64_t row)
+      : strides_{&job.step_strides, &job.init_strides, &job.end_strides, &job.decay_steps_strides},
+        shape_(job.shape),
+        pos_(job.shape.size(), 0) {
+    for (int ax = static_cast<int>(shape_.size()) - 2; ax >= 0; --ax) {
+      pos_[ax] = row % shape_[ax];
+      row /= shape_[ax];
+      for (int k = 0; k < 4; ++k) {
+        if (!strides_[k]->empty()) {
+          offset_[k] += pos_[ax] * (*strides_[k])[ax];
+        }
+      }
+    }
+  }
+
+  // The offset of operand k (step, init, end, decay_steps) at column col.
+  int64_t offset(int k, int64_t col) const {
+    return strides_[k]->empty() ? 0 : offset_[k] + col * strides_[k]->back();
+  }
+
+  void next() {
+    for (int ax = static_cast<int>(shape_.size()) - 2; ax >= 0; --ax) {
+      for (int k = 0; k < 4; ++k) {
+        if (!strides_[k]->empty()) {
+          offset_[k] += (*strides_[k])[ax];
+        }
+      }
+      if (++pos_[ax] < shape_[ax]) {
+        return;
+      }
+      for (int k = 0; k < 4; ++k) {
+        if (!strides_[k]->empty()) {
+          offset_[k] -= pos_[ax] * (*strides_[k])[ax];
+        }
+      }
+      pos_[ax] = 0;
+    }
+  }
+
+ private:
+  const std::vector<int64_t>* strides_[4];
+  const std::vector<int64_t>& shape_;
+  std::vector<int64_t> pos_;
+  int64_t offset_[4] = {0, 0, 0, 0};
+};
+
+// The row's parameters at column col.
+template <typename Out>
+Curve curve_at(const Job& job, const Rows& rows, int64_t col) {
+  auto* init = static_cast<const Out*>(job.init);
+  auto* end = static_cast<const Out*>(job.end);
+  return {
+      init ? double(init[rows.offset(1, col)]) : job.init_value,
+      end ? double(end[rows.offset(2, col)]) : job.end_value,
+      job.decay_steps ? job.decay_steps[rows.offset(3, col)]
+                      : job.decay_steps_value,
+      false};
+}
+
+// n outputs of a row from column col on, with the curve c.
+template <typename In, typename Result, typename Out>
+void steps_row(
+    const Job& job,
+    const Rows& rows,
+    int64_t col,
+    int64_t n,
+    Out* out,
+    const Curve& c) {
+  auto step_stride = job.step_strides.back();
+  if constexpr (std::is_same_v<In, GeneratedSteps>) {
+    int64_t first = job.start + rows.offset(0, col);
+    int64_t last = first + (n - 1) * step_stride;
+    // int32 steps where they fit: AVX2 converts only those in SIMD.
+    bool fits = std::min(first, last) >= INT32_MIN &&
+        std::max(first, last) <= INT32_MAX;
+    if (step_stride == 1) { // values(): the common case
+      consecutive_row<Result>(first, out, n, c);
+    } else if (fits) {
+      auto src = Generated<int32_t, false>{int32_t(first), int32_t(step_stride)};
+      row<int32_t, Result>(src, out, n, c);
+    } else {
+      row<int64_t, Result>(Generated<int64_t, false>{first, step_stride}, out, n, c);
+    }
+  } else {
+    auto* s = static_cast<const In*>(job.step) + rows.offset(0, col);
+    if (step_stride == 1) {
+      row<In, Result>(Loaded<In, true>{s, 1}, out, n, c);
+    } else {
+      row<In, Result>(Loaded<In, false>{s, step_stride}, out, n, c);
+    }
+  }
+}
+
+// Do all rows have the same steps and D, and so differ only in init and end
+// (a sweep: values() of a schedule with scalar decay_steps, or steps (N,)
+// against parameters (K, 1))?
+bool rows_share_curve(const Job& job) {
+  for (size_t ax = 0; ax + 1 < job.shape.size(); ++ax) {
+    if (job.step_strides[ax] != 0 ||
+        (job.decay_steps && job.decay_steps_strides[ax] != 0)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Output elements [begin, end) of rows that share their curve: its shape
+// (math::shape_params) is computed once per tile of columns, and each value
+// is then one fma (math::from_shape), bit for bit the value computed
+// directly. The cost per value drops from the series to a multiply-add.
+template <typename In, typename Out>
+void run_shared(const Job& job, int64_t begin, int64_t end) {
+  using T = Compute<Out>;
+  // Whole rows where they fit (1 MiB of doubles): rows written front to back
+  // ran at the write floor here, tiles of 4096 columns 1.4x slower.
+  int64_t tile = std::min(job.shape.back(), int64_t{1} << 17);
+  int64_t row_len = job.shape.back();
+  int64_t first_row = begin / row_len;
+  int64_t last_row = (end - 1) / row_len;
+  auto* out = static_cast<Out*>(job.out);
+  std::unique_ptr<T[]> shape(new T[tile]);
+  for (int64_t c0 = 0; c0 < row_len; c0 += tile) {
+    int64_t n = std::min(tile, row_len - c0);
+    Rows rows(job, first_row);
+    Curve c = curve_at<Out>(job, rows, 0);
+    c.shape = true;
+    steps_row<In, Out>(job, rows, c0, n, shape.get(), c);
+    for (int64_t r = first_row; r <= last_row; ++r, rows.next()) {
+      // This row's part of the tile, within [begin, end).
+      int64_t lo = std::max(r * row_len + c0, begin);
+      int64_t hi = std::min(r * row_len + c0 + n, end);
+      if (lo >= hi) {
+        continue;
+      }
+      Curve cr = curve_at<Out>(job, rows, 0);
+      T init = T(cr.init);
+      T end_value = T(cr.end);
+      const T* t = shape.get() + (lo - r * row_len - c0);
+      Out* o = out + lo;
+      for (int64_t i = 0; i < hi - lo; ++i) {
+        o[i] = static_cast<Out>(math::from_shape(t[i], init, end_value));
+      }
+    }
   }
 }
 
@@ -129,96 +374,31 @@ void row(Src src, Out* out, int64_t n, double init, double end, int64_t d) {
 // are set up once per row, or per element where they vary along the row.
 template <typename In, typename Out>
 void run_range(const Job& job, int64_t begin, int64_t end) {
-  int ndim = job.shape.size();
   int64_t row_len = job.shape.back();
   bool per_element = (job.init && job.init_strides.back() != 0) ||
       (job.end && job.end_strides.back() != 0) ||
       (job.decay_steps && job.decay_steps_strides.back() != 0);
-
-  const std::vector<int64_t>* strides[4] = {
-      &job.step_strides,
-      &job.init_strides,
-      &job.end_strides,
-      &job.decay_steps_strides};
-  int64_t offset[4] = {0, 0, 0, 0};
-  std::vector<int64_t> pos(ndim, 0);
-  int64_t row_index = begin / row_len;
-  int64_t r = row_index;
-  for (int ax = ndim - 2; ax >= 0; --ax) {
-    pos[ax] = r % job.shape[ax];
-    r /= job.shape[ax];
-    for (int k = 0; k < 4; ++k) {
-      if (!strides[k]->empty()) {
-        offset[k] += pos[ax] * (*strides[k])[ax];
-      }
-    }
+  // Sharing pays from a few rows on (the shape is one extra row per tile).
+  if (!per_element && end - begin >= 4 * row_len && rows_share_curve(job)) {
+    return run_shared<In, Out>(job, begin, end);
   }
 
+  int64_t row_index = begin / row_len;
+  Rows rows(job, row_index);
   auto* out = static_cast<Out*>(job.out);
-  auto step_stride = job.step_strides.back();
-  auto* init = static_cast<const Out*>(job.init);
-  auto* end_ = static_cast<const Out*>(job.end);
-  auto run = [&](int64_t col, int64_t n, int64_t o) {
-    auto col_off = [&](int k) {
-      return offset[k] + col * (*strides[k]).back();
-    };
-    double i = init ? double(init[col_off(1)]) : job.init_value;
-    double e = end_ ? double(end_[col_off(2)]) : job.end_value;
-    int64_t d = job.decay_steps ? job.decay_steps[col_off(3)]
-                                : job.decay_steps_value;
-    if constexpr (std::is_same_v<In, GeneratedSteps>) {
-      // int32 steps where they fit: AVX2 converts only those in SIMD.
-      int64_t first = job.start + col_off(0);
-      int64_t last = first + (n - 1) * step_stride;
-      bool fits = std::min(first, last) >= INT32_MIN && std::max(first, last) <= INT32_MAX;
-      if (fits && step_stride == 1) { // values(): the common case
-        auto src = Generated<int32_t, true>{int32_t(first), 1};
-        row<int32_t>(src, out + o, n, i, e, d);
-      } else if (fits) {
-        auto src = Generated<int32_t, false>{int32_t(first), int32_t(step_stride)};
-        row<int32_t>(src, out + o, n, i, e, d);
-      } else {
-        auto src = Generated<int64_t, false>{first, step_stride};
-        row<int64_t>(src, out + o, n, i, e, d);
-      }
-    } else if (step_stride == 1) {
-      auto* s = static_cast<const In*>(job.step) + col_off(0);
-      row<In>(Loaded<In, true>{s, 1}, out + o, n, i, e, d);
-    } else {
-      auto* s = static_cast<const In*>(job.step) + col_off(0);
-      row<In>(Loaded<In, false>{s, step_stride}, out + o, n, i, e, d);
-    }
-  };
-
   int64_t col = begin - row_index * row_len;
   for (int64_t o = begin; o < end;) {
     int64_t n = std::min(row_len - col, end - o);
     if (per_element) {
       for (int64_t j = 0; j < n; ++j) {
-        run(col + j, 1, o + j);
+        steps_row<In, Out>(job, rows, col + j, 1, out + o + j, curve_at<Out>(job, rows, col + j));
       }
     } else {
-      run(col, n, o);
+      steps_row<In, Out>(job, rows, col, n, out + o, curve_at<Out>(job, rows, col));
     }
     o += n;
     col = 0;
-    // Next row: advance the counters of the leading axes.
-    for (int ax = ndim - 2; ax >= 0; --ax) {
-      for (int k = 0; k < 4; ++k) {
-        if (!strides[k]->empty()) {
-          offset[k] += (*strides[k])[ax];
-        }
-      }
-      if (++pos[ax] < job.shape[ax]) {
-        break;
-      }
-      for (int k = 0; k < 4; ++k) {
-        if (!strides[k]->empty()) {
-          offset[k] -= pos[ax] * (*strides[k])[ax];
-        }
-      }
-      pos[ax] = 0;
-    }
+    rows.next();
   }
 }
 
