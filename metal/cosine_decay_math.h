@@ -102,9 +102,9 @@ COSINE_DECAY_INLINE double period_mod(double a, double b) {
 //     needs 7 terms for 6.5e-11: one fma more in the per-step loop.
 //   double, wide: the Taylor series, 10 terms. Error 9.5e-18 (float64
 //     results).
-// tests/test_series.py measures each against a 40-digit truth.
+// tests/test_polynomials.py measures each against a 40-digit truth.
 template <bool Wide>
-COSINE_DECAY_INLINE float sin2_series(float z) {
+COSINE_DECAY_INLINE float sin2_polynomial(float z) {
   const float c[6] = {
       1.0f,
       -3.33333343e-1f, // -1/3
@@ -122,7 +122,7 @@ COSINE_DECAY_INLINE float sin2_series(float z) {
 
 #ifndef __METAL_VERSION__
 template <bool Wide>
-COSINE_DECAY_INLINE double sin2_series(double z) {
+COSINE_DECAY_INLINE double sin2_polynomial(double z) {
   constexpr int terms = Wide ? 10 : 6;
   constexpr double taylor[10] = {
       1.0,
@@ -239,11 +239,11 @@ COSINE_DECAY_INLINE double angle(double q, Params<R, double> p) {
 // The value at the exact distance q <= D / 2 from the nearer end of the
 // decay: the angle x = pi q / 2D lies in [0, pi/4], and the value is
 // init - range * sin^2(x) near step 0, end + range * sin^2(x) near D.
-// `Wide`: the result is float64 (see sin2_series).
+// `Wide`: the result is float64 (see sin2_polynomial).
 template <bool Wide, typename R, typename T>
 COSINE_DECAY_INLINE T decay_from(T q, bool near_end, Params<R, T> p) {
   T x = angle(q, p);
-  T s2 = sin2_series<Wide>(x * x);
+  T s2 = sin2_polynomial<Wide>(x * x);
   return COSINE_DECAY_FMA(
       near_end ? p.range : -p.range, s2, near_end ? p.end : p.init);
 }
@@ -252,8 +252,8 @@ COSINE_DECAY_INLINE T decay_from(T q, bool near_end, Params<R, T> p) {
 // nearer of 0 and D is exact in R.
 template <bool Wide, typename R, typename T>
 COSINE_DECAY_INLINE T decay_at(R m, Params<R, T> p) {
-  // q as a min, not a select: a select here gets sunk past the series by
-  // GCC, which then evaluates the series twice.
+  // q as a min, not a select: a select here gets sunk past the polynomial by
+  // GCC, which then evaluates it twice.
   R rest = p.d - m;
   bool near_end = rest < m;
   T q = static_cast<T>(COSINE_DECAY_MIN(m, rest));

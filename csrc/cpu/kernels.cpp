@@ -64,7 +64,7 @@ inline auto widen(In x) {
 // are computed in double and rounded once (float32 correctly rounded but for
 // 5e-5 ulp); float16/bfloat16 results in float32, whose few-ulp error is far
 // below a half-precision ulp, and rounded once. float64 results need the
-// longer series (`Wide`, see sin2_series).
+// longer polynomial (`Wide`, see sin2_polynomial).
 template <typename Result>
 using Compute = std::conditional_t<
     std::is_same_v<Result, float16_t> || std::is_same_v<Result, bfloat16_t>,
@@ -105,7 +105,7 @@ void decay_row(Src src, Out* __restrict out, int64_t n, math::Params<R, T> p) {
 
 // n values at the distances q0, q0 + dq, q0 + 2 dq, ... (dq = +-1, every q
 // exact in T) on one side of the curve: `decay_from` with its selects fixed
-// for the whole run, so the loop is the series and nothing else.
+// for the whole run, so the loop is the polynomial and nothing else.
 template <bool Wide, typename R, typename T, typename Out>
 void decay_run(
     T q0,
@@ -332,7 +332,7 @@ bool rows_share_curve(const Job& job) {
 // Output elements [begin, end) of rows that share their curve: its shape
 // (math::shape_params) is computed once per tile of columns, and each value
 // is then one fma (math::from_shape), bit for bit the value computed
-// directly. The cost per value drops from the series to a multiply-add.
+// directly. The cost per value drops from the polynomial to a multiply-add.
 template <typename In, typename Out>
 void run_shared(const Job& job, int64_t begin, int64_t end) {
   using T = Compute<Out>;

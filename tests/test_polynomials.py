@@ -57,7 +57,7 @@ def max_relative_error(coef, points=4001):
         ("taylor", float, 10, 1.0e-17),  # double, float64 results
     ],
 )
-def test_series_error_bound(name, dtype, terms, bound):
+def test_polynomial_error_bound(name, dtype, terms, bound):
     coef = coefficients(name, dtype)
     assert len(coef) == terms
     assert coef[0] == 1  # exact at x -> 0: sin^2 x / x^2 -> 1
