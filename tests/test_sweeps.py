@@ -6,7 +6,9 @@ bit-identical: the same kernel math on the same integers), one scalar schedule
 per configuration (bit-identical), mlx.optimizers.cosine_decay and a float64
 NumPy truth (within tolerance)."""
 
+import importlib.util
 import itertools
+from pathlib import Path
 
 import mlx.core as mx
 import mlx.optimizers as optim
@@ -218,3 +220,20 @@ def test_values_argument_errors():
 def test_empty_parameter_grid():
     schedule = mcd.cosine_decay(0.1, mx.array([], dtype=mx.int32))
     assert schedule.values(3).shape == (0, 3)
+
+
+def test_sweep_example():
+    # examples/sweep.py: 27 schedules in one values() call, reduced by MLX.
+    path = Path(__file__).resolve().parents[1] / "examples" / "sweep.py"
+    spec = importlib.util.spec_from_file_location("sweep_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    n = 4000
+    configs, above_tenth, above_floor = example.sweep(n)
+    assert len(configs) == 27 and above_tenth.shape == above_floor.shape == (27,)
+    for k, (init, d, end) in enumerate(configs):
+        lr = np.asarray(optim.cosine_decay(init, d, end)(mx.arange(n)))
+        # The reference's rounding may move a crossing by a step.
+        assert abs(above_tenth[k].item() - (lr >= np.float32(init) / 10).sum()) <= 1
+        assert abs(above_floor[k].item() - (lr >= example.LR_FLOOR).sum()) <= 1
+    assert example.main(["--num-steps", "1000"]) == 0
