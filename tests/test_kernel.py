@@ -251,3 +251,25 @@ def test_shared_rows_with_any_thread_count():
             assert_same_bits(grid.values(n, -50), want)
     finally:
         mcd.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [mx.float32, mx.bfloat16])
+@pytest.mark.parametrize("n,threads", [(2100, 1), (20_011, 3)])
+def test_groups_of_rows_share_a_curve(dtype, n, threads):
+    # An (init, decay_steps, end) grid: the `end` rows of each (init,
+    # decay_steps) pair share a curve; threads may split a group.
+    inits, ds, ends = [0.1, 1.0], [7, 1000, 1001], [0.0, 1e-3, 0.25, -1.0, 2.0]
+    grid = mcd.cosine_decay(
+        mx.array(inits, dtype).reshape(2, 1, 1), mx.array(ds).reshape(1, 3, 1), mx.array(ends, dtype)
+    )
+    before = mcd.num_threads()
+    try:
+        mcd.set_num_threads(threads)
+        got = grid.values(n, -30)
+        mx.eval(got)
+    finally:
+        mcd.set_num_threads(before)
+    steps = mx.arange(-30, n - 30)
+    for a, init in enumerate(inits):
+        for b, d in enumerate(ds):
+            assert_same_bits(got[a, b], direct_rows([init] * len(ends), d, ends, steps, dtype))

@@ -316,17 +316,21 @@ void steps_row(
   }
 }
 
-// Do all rows have the same steps and D, and so differ only in init and end
-// (a sweep: values() of a schedule with scalar decay_steps, or steps (N,)
-// against parameters (K, 1))?
-bool rows_share_curve(const Job& job) {
-  for (size_t ax = 0; ax + 1 < job.shape.size(); ++ax) {
+// How many consecutive rows share their steps and D, and so differ only in
+// init and end: the rows along the innermost leading axes over which neither
+// the steps nor decay_steps vary (a sweep: values() of a schedule with scalar
+// decay_steps, steps (N,) against parameters (K, 1), the `end` axis of an
+// (init, decay_steps, end) grid). 1 where no two rows share.
+int64_t rows_sharing_curve(const Job& job) {
+  int64_t group = 1;
+  for (int ax = static_cast<int>(job.shape.size()) - 2; ax >= 0; --ax) {
     if (job.step_strides[ax] != 0 ||
         (job.decay_steps && job.decay_steps_strides[ax] != 0)) {
-      return false;
+      break;
     }
+    group *= job.shape[ax];
   }
-  return true;
+  return group;
 }
 
 // Output elements [begin, end) of rows that share their curve: its shape
@@ -336,10 +340,10 @@ bool rows_share_curve(const Job& job) {
 template <typename In, typename Out>
 void run_shared(const Job& job, int64_t begin, int64_t end) {
   using T = Compute<Out>;
+  int64_t row_len = job.shape.back();
   // Whole rows where they fit (1 MiB of doubles): rows written front to back
   // ran at the write floor here, tiles of 4096 columns 1.4x slower.
-  int64_t tile = std::min(job.shape.back(), int64_t{1} << 17);
-  int64_t row_len = job.shape.back();
+  int64_t tile = std::min(row_len, int64_t{1} << 17);
   int64_t first_row = begin / row_len;
   int64_t last_row = (end - 1) / row_len;
   auto* out = static_cast<Out*>(job.out);
@@ -369,20 +373,13 @@ void run_shared(const Job& job, int64_t begin, int64_t end) {
   }
 }
 
-// Output elements [begin, end) of the job. Rows are walked with one counter
-// per axis, so the strided path pays no division per element; the parameters
-// are set up once per row, or per element where they vary along the row.
+// Output elements [begin, end), each row computed from its steps. Rows are
+// walked with one counter per axis, so the strided path pays no division per
+// element; the parameters are set up once per row, or per element where they
+// vary along the row.
 template <typename In, typename Out>
-void run_range(const Job& job, int64_t begin, int64_t end) {
+void run_direct(const Job& job, int64_t begin, int64_t end, bool per_element) {
   int64_t row_len = job.shape.back();
-  bool per_element = (job.init && job.init_strides.back() != 0) ||
-      (job.end && job.end_strides.back() != 0) ||
-      (job.decay_steps && job.decay_steps_strides.back() != 0);
-  // Sharing pays from a few rows on (the shape is one extra row per tile).
-  if (!per_element && end - begin >= 4 * row_len && rows_share_curve(job)) {
-    return run_shared<In, Out>(job, begin, end);
-  }
-
   int64_t row_index = begin / row_len;
   Rows rows(job, row_index);
   auto* out = static_cast<Out*>(job.out);
@@ -391,7 +388,8 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
     int64_t n = std::min(row_len - col, end - o);
     if (per_element) {
       for (int64_t j = 0; j < n; ++j) {
-        steps_row<In, Out>(job, rows, col + j, 1, out + o + j, curve_at<Out>(job, rows, col + j));
+        auto c = curve_at<Out>(job, rows, col + j);
+        steps_row<In, Out>(job, rows, col + j, 1, out + o + j, c);
       }
     } else {
       steps_row<In, Out>(job, rows, col, n, out + o, curve_at<Out>(job, rows, col));
@@ -399,6 +397,30 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
     o += n;
     col = 0;
     rows.next();
+  }
+}
+
+// Output elements [begin, end) of the job: groups of rows that share their
+// curve, where it pays (from two rows of the group within the range, and
+// enough values to amortize setting up the shape), else row by row.
+template <typename In, typename Out>
+void run_range(const Job& job, int64_t begin, int64_t end) {
+  int64_t row_len = job.shape.back();
+  bool per_element = (job.init && job.init_strides.back() != 0) ||
+      (job.end && job.end_strides.back() != 0) ||
+      (job.decay_steps && job.decay_steps_strides.back() != 0);
+  int64_t group = per_element ? 1 : rows_sharing_curve(job) * row_len;
+  if (group < 2 * row_len || group < 4096) {
+    return run_direct<In, Out>(job, begin, end, per_element);
+  }
+  for (int64_t g0 = begin / group * group; g0 < end; g0 += group) {
+    int64_t lo = std::max(begin, g0);
+    int64_t hi = std::min(end, g0 + group);
+    if (hi - lo >= 2 * row_len) {
+      run_shared<In, Out>(job, lo, hi);
+    } else {
+      run_direct<In, Out>(job, lo, hi, false);
+    }
   }
 }
 
