@@ -2,14 +2,16 @@
 //
 // The CPU kernels. This file is compiled once per instruction set (CMake
 // defines COSINE_DECAY_ISA and the target flags); isa.cpp picks one at run
-// time. Three layers: `decay_row` is the kernel on raw pointers, `run_range`
-// walks rows of an N-d job, `dispatch` switches on dtypes once per call.
+// time. Three layers: the kernels on raw pointers (`decay_row` for any
+// steps, `generated_row` for consecutive ones), `run_range` walking the rows
+// of an N-d job (each from its steps, or groups of rows that share a curve
+// from its shape), `dispatch` switching on dtypes once per call.
 
 #include <algorithm>
-#include <memory>
-#include <vector>
 #include <limits>
+#include <memory>
 #include <type_traits>
+#include <vector>
 
 #include "cosine_decay_math.h"
 #include "cpu/job.h"
