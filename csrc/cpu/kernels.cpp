@@ -339,23 +339,19 @@ int64_t rows_sharing_curve(const Job& job) {
 // (math::shape_params) is computed once per tile of columns, and each value
 // is then one fma (math::from_shape), bit for bit the value computed
 // directly. The cost per value drops from the polynomial to a multiply-add.
-template <typename In, typename Out>
-void run_shared(const Job& job, int64_t begin, int64_t end) {
-  using T = Compute<Out>;
+// `shape` is scratch space for `tile` values of the compute type.
+template <typename In, typename Out, typename T>
+void run_shared(const Job& job, int64_t begin, int64_t end, T* shape, int64_t tile) {
   int64_t row_len = job.shape.back();
-  // Whole rows where they fit (1 MiB of doubles): rows written front to back
-  // ran at the write floor here, tiles of 4096 columns 1.4x slower.
-  int64_t tile = std::min(row_len, int64_t{1} << 17);
   int64_t first_row = begin / row_len;
   int64_t last_row = (end - 1) / row_len;
   auto* out = static_cast<Out*>(job.out);
-  std::unique_ptr<T[]> shape(new T[tile]);
   for (int64_t c0 = 0; c0 < row_len; c0 += tile) {
     int64_t n = std::min(tile, row_len - c0);
     Rows rows(job, first_row);
     Curve c = curve_at<Out>(job, rows, 0);
     c.shape = true;
-    steps_row<In, Out>(job, rows, c0, n, shape.get(), c);
+    steps_row<In, Out>(job, rows, c0, n, shape, c);
     for (int64_t r = first_row; r <= last_row; ++r, rows.next()) {
       // This row's part of the tile, within [begin, end).
       int64_t lo = std::max(r * row_len + c0, begin);
@@ -366,7 +362,7 @@ void run_shared(const Job& job, int64_t begin, int64_t end) {
       Curve cr = curve_at<Out>(job, rows, 0);
       T init = T(cr.init);
       T end_value = T(cr.end);
-      const T* t = shape.get() + (lo - r * row_len - c0);
+      const T* t = shape + (lo - r * row_len - c0);
       Out* o = out + lo;
       for (int64_t i = 0; i < hi - lo; ++i) {
         o[i] = static_cast<Out>(math::from_shape(t[i], init, end_value));
@@ -415,11 +411,15 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
   if (group < 2 * row_len || group < 4096) {
     return run_direct<In, Out>(job, begin, end, per_element);
   }
+  // Whole rows where they fit (1 MiB of doubles): rows written front to back
+  // ran at the write floor here, tiles of 4096 columns 1.4x slower.
+  int64_t tile = std::min(row_len, int64_t{1} << 17);
+  std::unique_ptr<Compute<Out>[]> shape(new Compute<Out>[tile]);
   for (int64_t g0 = begin / group * group; g0 < end; g0 += group) {
     int64_t lo = std::max(begin, g0);
     int64_t hi = std::min(end, g0 + group);
     if (hi - lo >= 2 * row_len) {
-      run_shared<In, Out>(job, lo, hi);
+      run_shared<In, Out>(job, lo, hi, shape.get(), tile);
     } else {
       run_direct<In, Out>(job, lo, hi, false);
     }
