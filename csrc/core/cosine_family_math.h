@@ -197,6 +197,7 @@ struct Period {
   T index;
   T start;
   T next;
+  T scale; // m^i: the period's peak above end, relative to init - end
 };
 
 template <typename T>
@@ -228,6 +229,7 @@ COSINE_DECAY_INLINE Period<T> restart_period(T s, Restarts<T> r) {
   }
   bool holds = p.start <= s && s < p.next;
   p.index = holds ? i : COSINE_FAMILY_NAN(T);
+  p.scale = i == T(0) ? T(1) : COSINE_FAMILY_POW(r.m_mul, i);
   return p;
 }
 
@@ -245,8 +247,7 @@ COSINE_DECAY_INLINE T restart_value(T s, Period<T> p, Restarts<T> r) {
   T to_next = p.next - s;
   bool near_end = to_next < from_start;
   T q = near_end ? to_next : from_start;
-  T scale = p.index == T(0) ? T(1) : COSINE_FAMILY_POW(r.m_mul, p.index);
-  T range = r.range * scale;
+  T range = r.range * p.scale;
   // The period's Params: only the scale pi / (2 T_i) and the end points are
   // read by decay_from (the CPU path takes pi / 2T rounded once).
   Params<T, T> params;
@@ -269,7 +270,6 @@ COSINE_DECAY_INLINE T restart_slope(T s, Period<T> p, Restarts<T> r) {
   T length = p.next - p.start;
   T from_start = s - p.start;
   T to_next = p.next - s;
-  T scale = p.index == T(0) ? T(1) : COSINE_FAMILY_POW(r.m_mul, p.index);
   T x = pi_hi(T(0)) * (from_start / length); // sin(2x) = sin(pi phase)
   T y = pi_hi(T(0)) * (to_next / length); // = sin(pi (1 - phase))
 #ifdef __METAL_VERSION__
@@ -277,7 +277,7 @@ COSINE_DECAY_INLINE T restart_slope(T s, Period<T> p, Restarts<T> r) {
 #else
   T sine = std::sin(from_start < to_next ? x : y);
 #endif
-  return -r.range * scale * (pi_hi(T(0)) / (T(2) * length)) * sine;
+  return -r.range * p.scale * (pi_hi(T(0)) / (T(2) * length)) * sine;
 }
 
 // The restart value at any step: negative steps take step 0's value, NaN
