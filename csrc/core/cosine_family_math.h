@@ -36,12 +36,16 @@
 #define COSINE_FAMILY_FLOOR metal::floor
 #define COSINE_FAMILY_ISNAN metal::isnan
 #define COSINE_FAMILY_NAN(T) T(NAN)
+#define COSINE_FAMILY_SIN metal::precise::sin
+#define COSINE_FAMILY_COS metal::precise::cos
 #else
 #define COSINE_FAMILY_POW std::pow
 #define COSINE_FAMILY_LOG std::log
 #define COSINE_FAMILY_FLOOR std::floor
 #define COSINE_FAMILY_ISNAN std::isnan
 #define COSINE_FAMILY_NAN(T) T(NAN)
+#define COSINE_FAMILY_SIN std::sin
+#define COSINE_FAMILY_COS std::cos
 #endif
 
 namespace cosine_decay_math {
@@ -120,21 +124,32 @@ COSINE_DECAY_INLINE T powered(T d, T p, T init, T end) {
   return COSINE_DECAY_FMA(init - end, COSINE_FAMILY_POW(d, p), end);
 }
 
-// d(d ** p)/dd * dd/ds at a decay step m in (0, D): with x = pi m / (2D),
-// d = cos^2 x, dd/ds = -(pi / 2D) sin(2x) = -(pi / D) sqrt(d (1 - d)), so the
-// slope is -p d^(p - 1) (pi / D) sqrt(d (1 - d)). Given d and 1 - d (each
-// from the side of the curve where it is accurate), T's precision.
+// d value / d step of warmup + decay at a real step s, for the transforms
+// (T's precision is plenty there): the ramp's slope below W (W >= 1), then
+// with a = min(s - W, D): -(init - end) p d^(p - 1) (pi / 2D) sin(pi a / D),
+// d = cos^2(pi a / 2D) (a >= D: 0; without a warmup, steps below 0 follow
+// the even, 2D-periodic extension, whose slope is the same formula).
 template <typename T>
-COSINE_DECAY_INLINE T powered_slope(T d, T one_minus_d, T p, T pi_over_d) {
-  T root = COSINE_DECAY_FMA(d, one_minus_d, T(0));
-#ifdef __METAL_VERSION__
-  root = metal::precise::sqrt(root);
-#else
-  root = std::sqrt(root);
-#endif
-  // d ** (p - 1) * sqrt(d (1 - d)), written so that p == 1 needs no pow
-  T dp = p == T(1) ? T(1) : COSINE_FAMILY_POW(d, p - T(1));
-  return -p * dp * pi_over_d * root;
+COSINE_DECAY_INLINE T warmup_decay_slope(
+    T s,
+    T w,
+    T d,
+    T init,
+    T end,
+    T warmup_init,
+    T p) {
+  if (w > T(0) && s < w) {
+    return (init - warmup_init) / w;
+  }
+  T a = s - w;
+  if (!(a < d)) {
+    return a >= d ? T(0) : a; // NaN stays NaN
+  }
+  T x = pi_hi(T(0)) * (a / d);
+  T c = COSINE_FAMILY_COS(T(0.5) * x);
+  T dp = p == T(1) ? T(1) : COSINE_FAMILY_POW(c * c, p - T(1));
+  return -(init - end) * p * dp * (pi_hi(T(0)) / (T(2) * d)) *
+      COSINE_FAMILY_SIN(x);
 }
 
 // ---------------------------------------------------------------- restarts
@@ -200,9 +215,21 @@ struct Period {
   T scale; // m^i: the period's peak above end, relative to init - end
 };
 
+// No period: an empty range (start > next), so callers that reuse the last
+// period for the next step never take a step to lie in it.
+template <typename T>
+COSINE_DECAY_INLINE Period<T> no_period() {
+  Period<T> p;
+  p.index = COSINE_FAMILY_NAN(T);
+  p.start = T(1);
+  p.next = T(0);
+  p.scale = T(0);
+  return p;
+}
+
 template <typename T>
 COSINE_DECAY_INLINE Period<T> restart_period(T s, Restarts<T> r) {
-  Period<T> p;
+  Period<T> p = no_period<T>();
   T i;
   if (r.t_mul == T(1)) {
     i = COSINE_FAMILY_FLOOR(s / r.first);
@@ -213,7 +240,6 @@ COSINE_DECAY_INLINE Period<T> restart_period(T s, Restarts<T> r) {
                  : COSINE_FAMILY_NAN(T);
   }
   if (COSINE_FAMILY_ISNAN(i) || i < T(0)) {
-    p.index = COSINE_FAMILY_NAN(T);
     return p;
   }
   p.start = period_start(i, r);
@@ -227,8 +253,10 @@ COSINE_DECAY_INLINE Period<T> restart_period(T s, Restarts<T> r) {
     p.start = p.next;
     p.next = period_start(i + T(1), r);
   }
-  bool holds = p.start <= s && s < p.next;
-  p.index = holds ? i : COSINE_FAMILY_NAN(T);
+  if (!(p.start <= s && s < p.next)) { // only where the periods vanish
+    return no_period<T>();
+  }
+  p.index = i;
   p.scale = i == T(0) ? T(1) : COSINE_FAMILY_POW(r.m_mul, i);
   return p;
 }
