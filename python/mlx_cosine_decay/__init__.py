@@ -6,7 +6,8 @@
 
 import mlx.core as mx
 
-from ._build_info import mlx_version as _built_with, version as __version__
+from ._build_info import mlx_version as _built_with
+from ._build_info import version as __version__
 
 if mx.__version__ != _built_with:
     raise ImportError(
