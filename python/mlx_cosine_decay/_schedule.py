@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import mlx.core as mx
 
@@ -26,8 +26,58 @@ def _parameter(x: object, name: str) -> float | mx.array:
     raise TypeError(f"{name} must be a number or an mx.array, but got {type(x).__name__}.")
 
 
+class _ArrayState(NamedTuple):
+    """An array parameter as it pickles: exact for every dtype, and without
+    NumPy. (MLX's own pickling goes through NumPy and turns float64 into
+    float32; a list of uint64 values of 2**63 and above does not convert
+    back, so those travel as int64 bits.)"""
+
+    dtype: str
+    shape: tuple[int, ...]
+    values: Any  # nested lists, or a number for a 0-d array
+
+    @classmethod
+    def of(cls, x: object) -> object:
+        if not isinstance(x, mx.array):
+            return x
+        bits = x.view(mx.int64) if x.dtype == mx.uint64 else x
+        return cls(str(x.dtype), tuple(x.shape), bits.tolist())
+
+    def array(self) -> mx.array:
+        dtype = _DTYPES[self.dtype]
+        if dtype == mx.uint64:
+            return mx.array(self.values, dtype=mx.int64).view(mx.uint64).reshape(self.shape)
+        return mx.array(self.values, dtype=dtype).reshape(self.shape)
+
+
+_DTYPES = {
+    str(d): d
+    for d in [
+        mx.bool_,
+        mx.uint8,
+        mx.uint16,
+        mx.uint32,
+        mx.uint64,
+        mx.int8,
+        mx.int16,
+        mx.int32,
+        mx.int64,
+        mx.float16,
+        mx.bfloat16,
+        mx.float32,
+        mx.float64,
+        mx.complex64,
+    ]
+}
+
+
 def _restore(cls: type, args: tuple, kwargs: dict[str, Any]) -> Any:
-    return cls(*args, **kwargs)
+    """The inverse of CosineDecaySchedule.__reduce__."""
+
+    def value(x: object) -> object:
+        return x.array() if isinstance(x, _ArrayState) else x
+
+    return cls(*map(value, args), **{k: value(v) for k, v in kwargs.items()})
 
 
 class CosineDecaySchedule:
@@ -75,7 +125,9 @@ class CosineDecaySchedule:
         return self._impl.values(num_steps, start, stream=stream)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), self._args, self._kwargs))
+        args = tuple(map(_ArrayState.of, self._args))
+        kwargs = {k: _ArrayState.of(v) for k, v in self._kwargs.items()}
+        return (_restore, (type(self), args, kwargs))
 
     def __repr__(self) -> str:
         def show(p: object) -> str:
