@@ -142,6 +142,7 @@ void CosineDecay::eval_cpu(
   job.out_type = out.dtype();
   job.scalars = state_.scalars;
   job.start = state_.start;
+  job.family = state_.family;
 
   auto& step_strides = job.strides[Operand::Step];
   if (!generated && state_.params == ParamSource::Scalar &&
