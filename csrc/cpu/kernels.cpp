@@ -193,9 +193,12 @@ math::Params<R, Compute<Result>> params_of(const Curve& c) {
 
 // ---- The family: warmup + decay (exponent), warm restarts, step slopes ----
 
-// Warmup + decay with p == 1: one branch-free pass; the decay is decay_at at
-// the exact step s - W (`after_warmup`), so past the ramp the values are
-// cosine_decay's at s - W, bit for bit.
+// Warmup + decay with p == 1, the loop of `decay_row`: one branch-free pass
+// computes decay_at at the exact steps max(c, W) - W (c: the step clamped to
+// W + D in its own type, `after_warmup`), so past the ramp the values are
+// cosine_decay's at s - W bit for bit, and finds the block's lowest step;
+// blocks that reach into the ramp are then corrected per step from a copy of
+// their clamped steps (`out` may be the step buffer itself: donation).
 template <bool Wide, typename R, typename T, typename Out, typename Src>
 void warmup_row(
     Src src,
@@ -204,12 +207,26 @@ void warmup_row(
     math::Params<R, T> p,
     math::Warmup<T> ramp,
     R w) {
+  constexpr int64_t block = 1024;
+  R steps[block];
   R w_plus_d = w + p.d;
-  for (int64_t i = 0; i < n; ++i) {
-    auto a = math::after_warmup<R>(widen(src[i]), w, w_plus_d);
-    T up = math::warmup_value(static_cast<T>(a.step), ramp);
-    T down = math::decay_at<Wide>(a.decay_step, p);
-    out[i] = static_cast<Out>(a.warming ? up : down);
+  for (int64_t i0 = 0; i0 < n; i0 += block) {
+    int64_t m = std::min(block, n - i0);
+    R lowest = w_plus_d;
+    for (int64_t i = 0; i < m; ++i) {
+      auto a = math::after_warmup<R>(widen(src[i0 + i]), w, w_plus_d);
+      steps[i] = a.step;
+      lowest = std::min(lowest, a.step); // NaN steps are not the lowest
+      out[i0 + i] = static_cast<Out>(math::decay_at<Wide>(a.decay_step, p));
+    }
+    if (lowest < w) {
+      for (int64_t i = 0; i < m; ++i) {
+        if (steps[i] < w) {
+          out[i0 + i] = static_cast<Out>(
+              math::warmup_value(static_cast<T>(steps[i]), ramp));
+        }
+      }
+    }
   }
 }
 
