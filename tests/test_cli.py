@@ -362,3 +362,12 @@ def test_signal_mid_write_leaves_no_partial_file(tmp_path, sig, code, existing):
         assert_untouched(out)
     else:
         assert list(tmp_path.iterdir()) == []
+
+
+def test_output_through_a_symlink_replaces_its_target(tmp_path):
+    target = keep_file(tmp_path)
+    link = tmp_path / "link.npy"
+    link.symlink_to(target.name)
+    args = ["--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "-q", "--out", link]
+    assert run("eval", *args).returncode == 0
+    assert link.is_symlink() and np.load(target).shape == (1, 5)
