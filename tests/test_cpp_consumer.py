@@ -21,10 +21,11 @@ import numpy as np
 import pytest
 
 import mlx_cosine_decay
+from conftest import EXAMPLES, ROOT, find_cxx
 from mlx_cosine_decay._cmake import cmake_dir
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "cpp"
+REPO = ROOT
+EXAMPLE = EXAMPLES / "cpp"
 # What examples/cpp/main.cpp evaluates.
 INIT, DECAY_STEPS, END = 0.1, 1000, 1e-3
 STEPS = [0, 1, 250, 500, 999, 1000, 5000]
@@ -48,8 +49,7 @@ def _cmake():
     major, minor = map(int, re.search(r"(\d+)\.(\d+)", version).groups())
     if (major, minor) < (3, 27):
         pytest.skip(f"cmake >= 3.27 not found ({cmake} is {major}.{minor})")
-    compilers = [os.environ.get("CXX"), "c++", "g++", "clang++"]
-    if not any(c and shutil.which(c) for c in compilers):
+    if find_cxx() is None:
         pytest.skip("no C++ compiler found")
     return cmake
 
