@@ -17,7 +17,7 @@ import mlx_cosine_decay as mcd
 # Optimizers: the documented examples.
 
 
-def test_sgd_example():
+def test_sgd_example_matches_the_reference():
     for make in (mcd.cosine_decay, optim.cosine_decay):
         opt = optim.SGD(learning_rate=make(1e-1, 1000))
         assert opt.learning_rate.item() == pytest.approx(0.1, rel=1e-7)
@@ -35,7 +35,7 @@ def test_sgd_example():
     assert abs(ours.learning_rate.item() - ref.learning_rate.item()) <= 2 * 2**-27
 
 
-def test_join_schedules_adam_example():
+def test_join_schedules_adam_example_matches_the_reference():
     def run(make):
         sched = optim.join_schedules([optim.linear_schedule(0, 1e-1, 10), make(1e-1, 200)], [10])
         opt = optim.Adam(learning_rate=sched)
@@ -202,7 +202,7 @@ def test_peak_memory_is_the_output():
     assert keep.size == N
 
 
-def test_peak_memory_with_a_donated_input():
+def test_peak_memory_with_a_donated_input_is_no_new_buffer():
     x = mx.arange(N, dtype=mx.int32)
     mx.eval(x)
     mx.reset_peak_memory()
@@ -215,7 +215,7 @@ def test_peak_memory_with_a_donated_input():
     assert y[N - 1].item() == 0.0 and y[1].item() == pytest.approx(0.09999975, rel=1e-6)
 
 
-def test_peak_memory_generated_values():
+def test_peak_memory_of_generated_values_is_the_output():
     sched = mcd.cosine_decay(0.1, 1000)
     mx.reset_peak_memory()
     base = mx.get_active_memory()

@@ -59,7 +59,7 @@ def assert_parity(sched_args, step):
 SMALL_D = 100
 
 
-def test_truth_self_check():
+def test_truth_is_even_periodic_and_its_two_paths_agree():
     """The truth itself: known points, symmetry, period, and its two paths."""
     d = 1000
     assert truth([0, d // 2, d, 5 * d], 0.3, d, 0.1).tolist() == pytest.approx([0.3, 0.2, 0.1, 0.1])
@@ -295,7 +295,7 @@ def test_array_decay_steps_match_the_truth():
     assert np.max(np.abs(to_numpy(ours) - t)) <= 4 * 2**-24
 
 
-def test_scalar_array_decay_steps_matches_reference():
+def test_scalar_array_decay_steps_match_reference_and_truth():
     d = mx.array(300)
     step = mx.arange(-10, 700)
     ours = mcd.cosine_decay(0.1, d)(step)

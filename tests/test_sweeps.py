@@ -180,7 +180,7 @@ def test_low_level_op_gives_nan_for_invalid_entries():
     assert not np.isnan(np.asarray(got[1])).any()
 
 
-def test_values_argument_errors():
+def test_values_rejects_negative_num_steps_and_int64_overflow():
     schedule = mcd.cosine_decay(0.1, 10)
     with pytest.raises(ValueError, match="num_steps must be non-negative"):
         schedule.values(-1)
