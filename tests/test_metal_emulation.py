@@ -183,7 +183,7 @@ def grids(threads):
     return [(32, (threads + 3, 1)), (64, (3, -(-threads // 3) + 1))]
 
 
-def reference(step, init, end, d):
+def cpu_values(step, init, end, d):
     # float32 parameters promote every step dtype to a float32 result: the
     # CPU's value before its one rounding to the output dtype.
     r = _ext.cosine_decay(step, mx.array(init), mx.array(d, mx.int64), mx.array(end),
@@ -199,7 +199,7 @@ def test_contiguous_steps_match_the_cpu(emulator, tmp_path, step, out):
     init, end = float(np.float32(0.1)), 0.0
     for d in DECAY_STEPS:
         raw, to_mx = step_buffer(step, step_values(step, d))
-        ref = reference(to_mx(raw), init, end, d)
+        ref = cpu_values(to_mx(raw), init, end, d)
         threads = -(-raw.size // WORK_PER_THREAD)
         for idx, grid in grids(threads):
             got = emulate(emulator, tmp_path, variant="contiguous", step=step, out=out,
@@ -234,7 +234,7 @@ def test_strided_steps_scalar_params_match_the_cpu(emulator, tmp_path, step, out
     for layout in LAYOUTS:
         for d in (7, 2**30, 10**12):
             base, steps, shape, strides, offset = strided_steps(step, d, layout)
-            ref = reference(steps, init, end, d)
+            ref = cpu_values(steps, init, end, d)
             size = steps.size
             zeros = [0] * len(shape)
             for idx, grid in grids(size):
@@ -255,7 +255,7 @@ def test_strided_steps_array_params_match_the_cpu(emulator, tmp_path, step, out)
     for ds in ([7, 10**12, 0, 3 * 10**9], [1, 10**6, -3, 2**40]):
         base, steps, shape, strides, offset = strided_steps(step, ds[0], "transposed")
         d = np.array(ds, np.int64)
-        ref = reference(steps, init_f32.reshape(3, 1, 1), end_f32, d.reshape(4, 1))
+        ref = cpu_values(steps, init_f32.reshape(3, 1, 1), end_f32, d.reshape(4, 1))
         for idx, grid in grids(steps.size):
             got = emulate(
                 emulator, tmp_path, variant="strided", step=step, out=out, idx=idx,
@@ -308,7 +308,7 @@ def test_generated_steps_scalar_params_match_the_cpu(emulator, tmp_path, start):
 def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
     # The comparison is not vacuous: a different decay_steps changes the bits.
     raw, to_mx = step_buffer("int32", step_values("int32", 1000))
-    ref = reference(to_mx(raw), 1.0, 0.0, 1000)
+    ref = cpu_values(to_mx(raw), 1.0, 0.0, 1000)
     got = emulate(emulator, tmp_path, variant="contiguous", step="int32", out="float32",
                   idx=32, size=raw.size, grid=(raw.size, 1), scalars=(1.0, 0.0, 1001, 0),
                   buffers={"step": raw})
