@@ -274,6 +274,24 @@ def test_array_params_broadcast_match_reference_and_truth(init_dtype, end_kind, 
     )
 
 
+def test_end_array_alone_promotes_the_result_dtype_as_in_the_reference():
+    # Scalar init and float16 steps: only end's dtype makes the result float32.
+    step = mx.arange(0, 50, 7).astype(mx.float16)
+    end = mx.array([[0.0], [0.01]], dtype=mx.float32)
+    ours = mcd.cosine_decay(0.1, 40, end)(step)
+    ref = reference(0.1, 40, end)(step)
+    assert ours.dtype == ref.dtype == mx.float32
+    check_against_truth_and_reference(
+        ours,
+        np.broadcast_to(to_numpy(step), ours.shape),
+        0.1,
+        40,
+        np.broadcast_to(to_numpy(end).astype(np.float64), ours.shape),
+        ref=ref,
+        ulps=8,
+    )
+
+
 def test_array_params_give_the_broadcast_shape():
     init = mx.array([0.1, 0.2, 0.3])
     ours = mcd.cosine_decay(init, 10)(mx.arange(5).reshape(5, 1))
