@@ -286,10 +286,18 @@ def test_argument_error_is_one_line_and_keeps_the_file(tmp_path, command, bad, m
     assert_untouched(out)
 
 
-def test_demo_argument_error(tmp_path):
-    r = run("demo", "--decay-steps", "1e30", "--num-steps", 10)
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (["--decay-steps", "1e30"], "argument --decay-steps: decay_steps must fit in int64"),
+        (["--num-steps", "1e10"], "argument --num-steps: must be less than 2**31"),
+        (["--repeat", "0"], "argument --repeat: must be at least 1"),
+    ],
+)
+def test_demo_argument_error(bad, message):
+    r = run("demo", "--num-steps", 10, *bad)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
-    assert "argument --decay-steps: decay_steps must fit in int64" in r.stderr
+    assert message in r.stderr
 
 
 def test_write_error_keeps_the_file(tmp_path, monkeypatch, capsys):
@@ -362,3 +370,25 @@ def test_signal_mid_write_leaves_no_partial_file(tmp_path, sig, code, existing):
         assert_untouched(out)
     else:
         assert list(tmp_path.iterdir()) == []
+
+
+def test_output_through_a_symlink_replaces_its_target(tmp_path):
+    target = keep_file(tmp_path)
+    link = tmp_path / "link.npy"
+    link.symlink_to(target.name)
+    args = ["--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "-q", "--out", link]
+    assert run("eval", *args).returncode == 0
+    assert link.is_symlink() and np.load(target).shape == (1, 5)
+
+
+def test_failed_final_flush_keeps_the_file(tmp_path, monkeypatch, capsys):
+    out = keep_file(tmp_path)
+
+    def fsync_fails(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(_grid.os, "fsync", fsync_fails)
+    args = ["--init", "0.1", "--decay-steps", "10", "--num-steps", "5", "--out", str(out)]
+    assert cli.main(["eval", *args]) == 1
+    assert "Input/output error" in capsys.readouterr().err
+    assert_untouched(out)

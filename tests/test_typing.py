@@ -44,7 +44,7 @@ def test_stubs_and_marker_ship_with_the_package():
         assert signature in text
     assert "Args:" in text and "Returns:" in text  # the docstrings travel too
     assert any((d / "py.typed").is_file() for d in package_dirs())
-    assert sorted(mcd.__all__) == sorted(PUBLIC)
+    assert set(PUBLIC) <= set(mcd.__all__)
 
 
 def test_docstrings_document_arguments():

@@ -3,6 +3,7 @@ every configuration of init x decay_steps x end, each written atomically."""
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import sys
@@ -55,17 +56,21 @@ class AtomicOutput:
 
     def __init__(self, path: Path):
         self.path = path
-        if path.is_dir():
-            raise IsADirectoryError(21, "Is a directory", str(path))
+        # Through a symlink to the file it names, as open() would write.
+        self.target = Path(os.path.realpath(path))
+        if self.target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         # The new file keeps the permissions of the one it replaces, else
         # those a plain open() gives (mkstemp's are 0600).
         try:
-            self.mode = path.stat().st_mode & 0o7777
+            self.mode = self.target.stat().st_mode & 0o7777
         except FileNotFoundError:
             umask = os.umask(0)
             os.umask(umask)
             self.mode = 0o666 & ~umask
-        fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        fd, self.tmp = tempfile.mkstemp(
+            dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".part"
+        )
         self.file = os.fdopen(fd, "wb")
 
     def __enter__(self) -> IO[bytes]:
@@ -77,18 +82,20 @@ class AtomicOutput:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        committed = False
         try:
-            if exc_type is None:
-                self.file.flush()
-                # On disk before the rename: a crash then leaves the old file
-                # or the new one, not a renamed empty one.
-                os.fsync(self.file.fileno())
-            self.file.close()
+            with self.file:
+                if exc_type is None:
+                    self.file.flush()
+                    # On disk before the rename: after a crash the path holds
+                    # the old file or the whole new one, not an empty one.
+                    os.fsync(self.file.fileno())
             if exc_type is None:
                 os.chmod(self.tmp, self.mode)
-                os.replace(self.tmp, self.path)
+                os.replace(self.tmp, self.target)
+                committed = True
         finally:
-            if os.path.exists(self.tmp):
+            if not committed:
                 os.unlink(self.tmp)
 
 

@@ -140,6 +140,10 @@ def _output(parser: argparse.ArgumentParser, path: Path) -> AtomicOutput:
 def _cmd_demo(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from . import _demo, cosine_decay
 
+    if args.num_steps >= 2**31:
+        parser.error(
+            f"argument --num-steps: must be less than 2**31 (int32 steps), but got {args.num_steps}"
+        )
     decay_steps = args.decay_steps if args.decay_steps is not None else max(1, args.num_steps)
     _check_schedule(parser, lambda: cosine_decay(args.init, decay_steps, args.end))
     return _demo.run(args.init, decay_steps, args.end, args.num_steps, args.repeat)
