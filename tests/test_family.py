@@ -386,3 +386,71 @@ def test_pickle_keeps_the_family_parameters(name):
     s = mx.arange(0, 1500)
     assert np.array_equal(to_numpy(back(s)), to_numpy(sched(s)))
     assert repr(back) == repr(sched)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_cli_eval_writes_the_family_values(tmp_path):
+    from mlx_cosine_decay import cli
+
+    out = tmp_path / "w.npy"
+    argv = ["eval", "--init", "1e-3,5e-4", "--decay-steps", "100", "--end", "1e-5",
+            "--warmup-steps", "10", "--warmup-init", "1e-6", "--exponent", "2",
+            "--num-steps", "130", "--start", "-5", "--out", str(out), "-q"]
+    assert cli.main(argv) == 0
+    got = np.load(out)
+    for row, init in enumerate((1e-3, 5e-4)):
+        want = mcd.cosine_decay(init, 100, 1e-5, warmup_steps=10, warmup_init=1e-6, exponent=2.0)
+        assert np.array_equal(got[row], to_numpy(want.values(130, -5)))
+    out = tmp_path / "r.npy"
+    argv = ["eval", "--init", "1e-3", "--decay-steps", "10", "--restarts", "--t-mul", "1.5",
+            "--m-mul", "0.5", "--num-steps", "200", "--out", str(out), "-q"]
+    assert cli.main(argv) == 0
+    want = mcd.cosine_decay_restarts(1e-3, 10, t_mul=1.5, m_mul=0.5).values(200)
+    assert np.array_equal(np.load(out)[0], to_numpy(want))
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--warmup-steps", "-3"], "argument --warmup-steps: warmup_steps must be non-negative"),
+        (["--exponent", "0"], "argument --exponent: exponent must be positive"),
+        (["--restarts", "--t-mul", "0"], "argument --t-mul: t_mul must be positive"),
+        (["--restarts", "--m-mul", "-1"], "argument --m-mul: m_mul must be non-negative"),
+        (["--t-mul", "3"], "only with --restarts"),
+        (["--restarts", "--warmup-steps", "3"], "argument --restarts: not with"),
+    ],
+)
+def test_cli_rejects_bad_family_options(tmp_path, capsys, extra, message):
+    from mlx_cosine_decay import cli
+
+    argv = ["eval", "--init", "1e-3", "--decay-steps", "100", "--num-steps", "5",
+            "--out", str(tmp_path / "x.npy"), *extra]
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_cli_plot_draws_restarts(tmp_path):
+    pytest.importorskip("matplotlib")
+    from mlx_cosine_decay import cli
+
+    out = tmp_path / "r.png"
+    argv = ["plot", "--init", "1e-3", "--decay-steps", "50", "--restarts", "--out", str(out), "-q"]
+    assert cli.main(argv) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_example_trains_with_warmup_and_cosine():
+    import importlib.util
+
+    from conftest import EXAMPLES
+
+    spec = importlib.util.spec_from_file_location("train_warmup_cosine", EXAMPLES / "train_warmup_cosine.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    first, final = example.main(["--steps", "200", "--warmup", "20"])
+    assert final < first / 10
