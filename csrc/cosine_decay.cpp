@@ -106,11 +106,11 @@ void check_real(const mx::array& a, const char* name) {
 }
 
 // Where MLX's GPU is not Metal (CUDA, or none), the op runs on the CPU.
-// The family's kinds have CPU kernels only: they run on the CPU everywhere.
+// Warm restarts have CPU kernels only: they run on the CPU everywhere.
 mx::Stream resolve_stream(mx::StreamOrDevice s, Kind kind = Kind::Cosine) {
   auto stream = mx::to_stream(s);
   if (stream.device == mx::Device::gpu &&
-      (!mx::metal::is_available() || kind != Kind::Cosine)) {
+      (!mx::metal::is_available() || kind == Kind::Restarts)) {
     return mx::default_stream(mx::Device::cpu);
   }
   return stream;

@@ -28,7 +28,8 @@
 
 #pragma once
 
-#include "cosine_decay_math.h"
+// Quoted from the csrc include root, the path the Metal embedding inlines.
+#include "core/cosine_decay_math.h"
 
 #ifdef __METAL_VERSION__
 #define COSINE_FAMILY_POW metal::precise::pow

@@ -102,11 +102,12 @@ COSINE_DECAY_DEVICE_FN FamilyParams<T> plain_cosine() {
 }
 
 // What a GPU kernel receives by value (Metal: [[buffer(2)]]): the scalar
-// parameters and the first generated step.
+// parameters, the first generated step and the family member.
 template <typename T>
 struct KernelScalars {
   ScalarParams<T> params;
   int64_t start;
+  FamilyParams<T> family;
 };
 
 // The operands of the strided kernels, in the order of their strides: a

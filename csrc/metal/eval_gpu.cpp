@@ -51,6 +51,10 @@ void CosineDecay::eval_gpu(
   if (out.dtype() == mx::float64) { // MLX rejects it when the node is made
     throw std::invalid_argument("float64 is not supported on the GPU");
   }
+  if (state_.family.kind == Kind::Restarts) { // the op puts them on the CPU
+    throw std::invalid_argument(
+        "[cosine_decay] warm restarts have no Metal kernel; use the CPU stream.");
+  }
   auto& s = stream();
   auto in = input_index();
   bool generated = state_.steps == StepSource::Generated;
@@ -90,9 +94,17 @@ void CosineDecay::eval_gpu(
   auto* kernel = d.get_kernel(metal::kernel_name(spec), lib);
 
   auto& sc = state_.scalars;
+  auto& f = state_.family;
   core::KernelScalars<float> scalars{
       {static_cast<float>(sc.init), static_cast<float>(sc.end), sc.decay_steps},
-      state_.start};
+      state_.start,
+      {f.kind,
+       f.output,
+       f.warmup_steps,
+       static_cast<float>(f.warmup_init),
+       static_cast<float>(f.exponent),
+       static_cast<float>(f.t_mul),
+       static_cast<float>(f.m_mul)}};
 
   auto& enc = mx::metal::get_command_encoder(s);
   enc.set_compute_pipeline_state(kernel);
