@@ -79,7 +79,9 @@ def bench_one_lr(rounds):
 
 def make_trainer(schedule):
     mx.random.seed(0)
-    model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+    model = nn.Sequential(
+        nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
     mx.eval(model.parameters())
     opt = optim.AdamW(learning_rate=schedule)
     state = [model.state, opt.state]
@@ -103,7 +105,10 @@ def make_trainer(schedule):
 
 
 def bench_training(rounds):
-    fns = {"MLX join_schedules": make_trainer(mlx_warmup_cosine()), "ours": make_trainer(ours_warmup_cosine())}
+    fns = {
+        "MLX join_schedules": make_trainer(mlx_warmup_cosine()),
+        "ours": make_trainer(ours_warmup_cosine()),
+    }
     t = interleaved_medians(fns, rounds, inner=50)
     a, b = t["MLX join_schedules"], t["ours"]
     print("\n(b) compiled AdamW step, MLP 32-64-64-1, batch 64\n")
@@ -130,7 +135,8 @@ def bench_large(size, rounds):
         "restarts t_mul=2 (step)": lambda: mx.eval(restarts(steps)),
     }
     t = interleaved_medians(fns, rounds, inner=1)
-    print(f"\n(c) {size:.0e} int32 steps, ns / element (threads: {mcd.num_threads()}, isa: {mcd.cpu_isa()})\n")
+    where = f"threads: {mcd.num_threads()}, isa: {mcd.cpu_isa()}"
+    print(f"\n(c) {size:.0e} int32 steps, ns / element ({where})\n")
     print("| | ns / element | vs plain cosine_decay | target |")
     print("|---|---:|---:|---:|")
     base = {"(step)": t["cosine_decay(step)"], ".values(n)": t["cosine_decay.values(n)"]}
@@ -146,8 +152,10 @@ def main():
     parser.add_argument("--repeat", type=int, default=15, help="rounds of interleaved timing")
     parser.add_argument("--size", type=float, default=1e7, help="steps for (c)")
     args = parser.parse_args()
-    print(f"mlx {mx.__version__}, mlx_cosine_decay {mcd.__version__}, {platform.machine()}, "
-          f"{platform.python_version()}; median of {args.repeat} interleaved rounds")
+    print(
+        f"mlx {mx.__version__}, mlx_cosine_decay {mcd.__version__}, {platform.machine()}, "
+        f"{platform.python_version()}; median of {args.repeat} interleaved rounds"
+    )
     bench_one_lr(args.repeat)
     bench_training(args.repeat)
     bench_large(int(args.size), args.repeat)

@@ -94,16 +94,19 @@ int64_t to_warmup_steps(const nb::object& x) {
     double v = PyFloat_AsDouble(x.ptr());
     if (v == -1.0 && PyErr_Occurred()) {
       PyErr_Clear();
-      type_error("warmup_steps must be an integer, but got " +
-                 std::string(nb::type_name(x.type()).c_str()) + ".");
+      type_error(
+          "warmup_steps must be an integer, but got " +
+          std::string(nb::type_name(x.type()).c_str()) + ".");
     }
     if (!std::isfinite(v) || v != std::trunc(v)) {
-      type_error("warmup_steps must be an integer, but got " +
-                 std::string(nb::repr(x).c_str()) + ".");
+      type_error(
+          "warmup_steps must be an integer, but got " +
+          std::string(nb::repr(x).c_str()) + ".");
     }
     if (v < -0x1p63 || v >= 0x1p63) {
-      value_error("warmup_steps must be less than 2**53, but got " +
-                  std::string(nb::repr(x).c_str()) + ".");
+      value_error(
+          "warmup_steps must be less than 2**53, but got " +
+          std::string(nb::repr(x).c_str()) + ".");
     }
     return static_cast<int64_t>(v);
   }
@@ -112,8 +115,9 @@ int64_t to_warmup_steps(const nb::object& x) {
   long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
   if (overflow != 0) {
     value_error(
-        std::string(overflow < 0 ? "warmup_steps must be non-negative"
-                                 : "warmup_steps must be less than 2**53") +
+        std::string(
+            overflow < 0 ? "warmup_steps must be non-negative"
+                         : "warmup_steps must be less than 2**53") +
         ", but got " + std::string(nb::repr(x).c_str()) + ".");
   }
   return v;

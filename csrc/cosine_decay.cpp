@@ -48,10 +48,14 @@ constexpr int64_t max_exact_double = int64_t{1} << 53;
 
 void check_first_decay_steps(int64_t first) {
   if (first < 1) {
-    fail("first_decay_steps must be greater than 0, but got " + str(first) + ".");
+    fail(
+        "first_decay_steps must be greater than 0, but got " + str(first) +
+        ".");
   }
   if (first >= max_exact_double) {
-    fail("first_decay_steps must be less than 2**53, but got " + str(first) + ".");
+    fail(
+        "first_decay_steps must be less than 2**53, but got " + str(first) +
+        ".");
   }
 }
 
@@ -65,14 +69,20 @@ void check_finite(double x, const char* name) {
 // where they are the defaults, so those nodes are today's, bit for bit.
 Family decay_family(const DecayOptions& o) {
   if (o.warmup_steps < 0) {
-    fail("warmup_steps must be non-negative, but got " + str(o.warmup_steps) + ".");
+    fail(
+        "warmup_steps must be non-negative, but got " + str(o.warmup_steps) +
+        ".");
   }
   if (o.warmup_steps >= max_exact_double) {
-    fail("warmup_steps must be less than 2**53, but got " + str(o.warmup_steps) + ".");
+    fail(
+        "warmup_steps must be less than 2**53, but got " + str(o.warmup_steps) +
+        ".");
   }
   check_finite(o.warmup_init, "warmup_init");
   if (!(o.exponent > 0) || !std::isfinite(o.exponent)) {
-    fail("exponent must be positive and finite, but got " + str(o.exponent) + ".");
+    fail(
+        "exponent must be positive and finite, but got " + str(o.exponent) +
+        ".");
   }
   auto f = cosine_decay_core::plain_cosine<double>();
   if (o.warmup_steps == 0 && o.exponent == 1.0) {
@@ -90,7 +100,8 @@ Family restart_family(const RestartOptions& o) {
     fail("t_mul must be positive and finite, but got " + str(o.t_mul) + ".");
   }
   if (!(o.m_mul >= 0) || !std::isfinite(o.m_mul)) {
-    fail("m_mul must be non-negative and finite, but got " + str(o.m_mul) + ".");
+    fail(
+        "m_mul must be non-negative and finite, but got " + str(o.m_mul) + ".");
   }
   auto f = cosine_decay_core::plain_cosine<double>();
   f.kind = Kind::Restarts;

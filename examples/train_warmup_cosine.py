@@ -33,13 +33,17 @@ def main(argv=None):
 
     mx.random.seed(0)
     x, y = make_data(2048, mx.random.key(1))
-    model = nn.Sequential(nn.Linear(3, 64), nn.GELU(), nn.Linear(64, 64), nn.GELU(), nn.Linear(64, 1))
+    model = nn.Sequential(
+        nn.Linear(3, 64), nn.GELU(), nn.Linear(64, 64), nn.GELU(), nn.Linear(64, 1)
+    )
     mx.eval(model.parameters())
 
     # Warmup from 0 to lr over `warmup` steps, then cosine down to lr / 10
     # over the rest: one node, exact, and the same values as MLX's
     # join_schedules([linear_schedule(0, lr, warmup), cosine_decay(...)], [warmup]).
-    schedule = mcd.cosine_decay(args.lr, args.steps - args.warmup, args.lr / 10, warmup_steps=args.warmup)
+    schedule = mcd.cosine_decay(
+        args.lr, args.steps - args.warmup, args.lr / 10, warmup_steps=args.warmup
+    )
     optimizer = optim.AdamW(learning_rate=schedule, weight_decay=1e-4)
     state = [model.state, optimizer.state]
 

@@ -12,7 +12,6 @@ import math
 from fractions import Fraction
 
 import numpy as np
-
 from conftest import truth
 
 
@@ -27,7 +26,9 @@ def _steps_as_fractions(step):
     return out
 
 
-def warmup_cosine_truth(step, init, decay_steps, end=0.0, warmup_steps=0, warmup_init=0.0, exponent=1.0):
+def warmup_cosine_truth(
+    step, init, decay_steps, end=0.0, warmup_steps=0, warmup_init=0.0, exponent=1.0
+):
     """cosine_decay(init, D, end, warmup_steps=W, warmup_init=, exponent=p) at
     `step` (any shape, exact integer or float steps), as float64:
       s <  W: warmup_init + (init - warmup_init) * s / W   (exact rational, rounded once)
@@ -48,23 +49,36 @@ def warmup_cosine_truth(step, init, decay_steps, end=0.0, warmup_steps=0, warmup
                 out[k] = -math.inf * slope if (w > 0 and slope != 0) else math.nan
             continue
         if w > 0 and s < w:
-            exact = Fraction(warmup_init) + (Fraction(init) - Fraction(warmup_init)) * Fraction(s) / w
+            exact = (
+                Fraction(warmup_init) + (Fraction(init) - Fraction(warmup_init)) * Fraction(s) / w
+            )
             out[k] = float(exact)
             continue
         a = s - w  # exact
         a = int(a) if isinstance(a, int) or a.denominator == 1 else float(a)
-        f = float(truth(np.array([a], dtype=np.int64 if isinstance(a, int) else np.float64), 1.0, decay_steps, 0.0)[0])
+        f = float(
+            truth(
+                np.array([a], dtype=np.int64 if isinstance(a, int) else np.float64),
+                1.0,
+                decay_steps,
+                0.0,
+            )[0]
+        )
         out[k] = end + (init - end) * f**exponent
     return out.reshape(shape)
 
 
-def warmup_cosine_slope(step, init, decay_steps, end=0.0, warmup_steps=0, warmup_init=0.0, exponent=1.0):
+def warmup_cosine_slope(
+    step, init, decay_steps, end=0.0, warmup_steps=0, warmup_init=0.0, exponent=1.0
+):
     """d value / d step of the same schedule (float64, float steps)."""
     s = np.asarray(step, dtype=np.float64)
     w, d = float(warmup_steps), float(decay_steps)
     a = np.minimum(s - w, d)
     f = np.cos(np.pi * a / (2 * d)) ** 2
-    decay = -(init - end) * exponent * f ** (exponent - 1) * (np.pi / (2 * d)) * np.sin(np.pi * a / d)
+    decay = (
+        -(init - end) * exponent * f ** (exponent - 1) * (np.pi / (2 * d)) * np.sin(np.pi * a / d)
+    )
     decay = np.where(s - w < d, decay, 0.0)
     ramp = (init - warmup_init) / w if w > 0 else 0.0
     return np.where(s < w, ramp, decay)
@@ -130,8 +144,11 @@ def restarts_truth(step, init, first_decay_steps, end=0.0, t_mul=2.0, m_mul=1.0)
     out = np.empty(int(np.prod(shape)), dtype=np.float64)
     for k, s in enumerate(_steps_as_fractions(step)):
         if isinstance(s, float):
-            out[k] = math.nan if (math.isnan(s) or s > 0 or bounds.limit is not None) else _restart_value(
-                bounds, 0, init, end, m)
+            out[k] = (
+                math.nan
+                if (math.isnan(s) or s > 0 or bounds.limit is not None)
+                else _restart_value(bounds, 0, init, end, m)
+            )
             continue
         out[k] = _restart_value(bounds, max(Fraction(s), Fraction(0)), init, end, m)
     return out.reshape(shape)
@@ -167,7 +184,13 @@ def restarts_slope(step, init, first_decay_steps, end=0.0, t_mul=2.0, m_mul=1.0)
             continue
         i, start, length = found
         phase = float((s - start) / length)
-        out[k] = -(init - end) * float(m_mul) ** i * math.pi / (2 * float(length)) * math.sin(math.pi * phase)
+        out[k] = (
+            -(init - end)
+            * float(m_mul) ** i
+            * math.pi
+            / (2 * float(length))
+            * math.sin(math.pi * phase)
+        )
     return out.reshape(shape)
 
 

@@ -33,7 +33,15 @@ CORRECTLY_ROUNDED = 0.502  # float32 ulps: half an ulp, plus the double path's m
 
 # (warmup_steps, decay_steps): short and long ramps, a decay shorter than the
 # ramp, odd sizes, and sizes where W + 2D needs int64 / double.
-WARMUP_CASES = [(1, 1), (7, 13), (100, 1000), (2000, 100), (1000, 10**6), (3, 2**30), (2**31, 2**31)]
+WARMUP_CASES = [
+    (1, 1),
+    (7, 13),
+    (100, 1000),
+    (2000, 100),
+    (1000, 10**6),
+    (3, 2**30),
+    (2**31, 2**31),
+]
 EXPONENTS = [1.0, 2.0, 0.5, 1.7]
 
 
@@ -63,11 +71,15 @@ def assert_correctly_rounded(got, t):
 @pytest.mark.parametrize("exponent", EXPONENTS)
 def test_warmup_cosine_is_correctly_rounded_on_ramp_and_decay(w, d, exponent):
     s = warmup_steps_for(w, d)
-    sched = mcd.cosine_decay(INIT, d, END, warmup_steps=w, warmup_init=WARMUP_INIT, exponent=exponent)
+    sched = mcd.cosine_decay(
+        INIT, d, END, warmup_steps=w, warmup_init=WARMUP_INIT, exponent=exponent
+    )
     for dtype in (mx.int32, mx.int64) if s.max() < 2**31 else (mx.int64,):
         got = sched(mx.array(s).astype(dtype))
         assert got.dtype == mx.float32
-        assert_correctly_rounded(got, warmup_cosine_truth(s, INIT, d, END, w, WARMUP_INIT, exponent))
+        assert_correctly_rounded(
+            got, warmup_cosine_truth(s, INIT, d, END, w, WARMUP_INIT, exponent)
+        )
 
 
 @pytest.mark.parametrize("w,d", [(7, 13), (100, 1000), (1000, 10**6)])
@@ -76,7 +88,9 @@ def test_warmup_cosine_float_steps_are_correctly_rounded(w, d):
     s = np.concatenate([s, s + 0.25, s - 0.5])
     s = s[s >= 0].astype(np.float32)
     sched = mcd.cosine_decay(INIT, d, END, warmup_steps=w, warmup_init=WARMUP_INIT)
-    assert_correctly_rounded(sched(mx.array(s)), warmup_cosine_truth(s, INIT, d, END, w, WARMUP_INIT))
+    assert_correctly_rounded(
+        sched(mx.array(s)), warmup_cosine_truth(s, INIT, d, END, w, WARMUP_INIT)
+    )
 
 
 def test_warmup_steps_below_zero_extrapolate_the_ramp_as_mlx_does():
@@ -94,9 +108,13 @@ def test_warmup_matches_mlx_join_schedules(w, d, wi):
     """mlx-lm's warmup + cosine, up to MLX's own float32 rounding: the ramp
     (step * slope + init in float32) within 2 ulp, the textbook cosine
     within a few ulp of init (it loses relative accuracy near the end)."""
-    ref = optim.join_schedules([optim.linear_schedule(wi, INIT, w), optim.cosine_decay(INIT, d, END)], [w])
+    ref = optim.join_schedules(
+        [optim.linear_schedule(wi, INIT, w), optim.cosine_decay(INIT, d, END)], [w]
+    )
     s = mx.arange(0, w + d + 20)
-    ours = to_numpy(mcd.cosine_decay(INIT, d, END, warmup_steps=w, warmup_init=wi)(s)).astype(np.float64)
+    ours = to_numpy(mcd.cosine_decay(INIT, d, END, warmup_steps=w, warmup_init=wi)(s)).astype(
+        np.float64
+    )
     theirs = to_numpy(ref(s)).astype(np.float64)
     ramp = np.arange(w + d + 20) < w
     assert np.all(np.abs(ours - theirs)[ramp] <= 2 * ulp(theirs[ramp], mx.float32))
@@ -122,8 +140,18 @@ def test_after_the_warmup_the_decay_is_cosine_decay_at_step_minus_warmup_bit_for
 
 @pytest.mark.parametrize(
     "first,t_mul,m_mul",
-    [(10, 1.0, 1.0), (10, 2.0, 0.5), (7, 3.0, 0.9), (1, 2.0, 1.0), (10, 1.5, 1.0), (100, 1.1, 0.8),
-     (3, 1.01, 1.0), (100, 0.5, 1.0), (16, 0.75, 0.9), (1000, 2.0, 0.0)],
+    [
+        (10, 1.0, 1.0),
+        (10, 2.0, 0.5),
+        (7, 3.0, 0.9),
+        (1, 2.0, 1.0),
+        (10, 1.5, 1.0),
+        (100, 1.1, 0.8),
+        (3, 1.01, 1.0),
+        (100, 0.5, 1.0),
+        (16, 0.75, 0.9),
+        (1000, 2.0, 0.0),
+    ],
 )
 def test_restarts_are_correctly_rounded_at_every_boundary(first, t_mul, m_mul):
     periods = 40 if t_mul >= 1.5 else 12
@@ -188,7 +216,9 @@ def test_restarts_below_zero_take_step_zero_and_shrinking_periods_end_in_nan():
 def test_other_result_dtypes_round_once(dtype):
     # The steps as the dtype holds them (bfloat16 rounds integers above 256).
     s = to_numpy(mx.arange(0, 1200, dtype=mx.float32).astype(dtype)).astype(np.float64)
-    warm = mcd.cosine_decay(INIT, 1000, END, warmup_steps=100, warmup_init=WARMUP_INIT, exponent=2.0)
+    warm = mcd.cosine_decay(
+        INIT, 1000, END, warmup_steps=100, warmup_init=WARMUP_INIT, exponent=2.0
+    )
     rest = mcd.cosine_decay_restarts(INIT, 100, END, t_mul=2.0, m_mul=0.5)
     for sched, t in (
         (warm, warmup_cosine_truth(s, INIT, 1000, END, 100, WARMUP_INIT, 2.0)),
@@ -255,11 +285,19 @@ def test_values_with_array_parameters():
 
 
 FAMILY = {
-    "warmup": dict(make=mcd.cosine_decay, args=(INIT, 1000, END),
-                   kw=dict(warmup_steps=100, warmup_init=WARMUP_INIT, exponent=1.0)),
-    "exponent": dict(make=mcd.cosine_decay, args=(INIT, 1000, END),
-                     kw=dict(warmup_steps=100, warmup_init=WARMUP_INIT, exponent=2.0)),
-    "restarts": dict(make=mcd.cosine_decay_restarts, args=(INIT, 100, END), kw=dict(t_mul=2.0, m_mul=0.5)),
+    "warmup": dict(
+        make=mcd.cosine_decay,
+        args=(INIT, 1000, END),
+        kw=dict(warmup_steps=100, warmup_init=WARMUP_INIT, exponent=1.0),
+    ),
+    "exponent": dict(
+        make=mcd.cosine_decay,
+        args=(INIT, 1000, END),
+        kw=dict(warmup_steps=100, warmup_init=WARMUP_INIT, exponent=2.0),
+    ),
+    "restarts": dict(
+        make=mcd.cosine_decay_restarts, args=(INIT, 100, END), kw=dict(t_mul=2.0, m_mul=0.5)
+    ),
 }
 
 
@@ -292,9 +330,21 @@ def test_grad_wrt_init_and_end_arrays(name):
 
     gi, ge = mx.grad(f, argnums=(0, 1))(mx.array(init), mx.array(end))
     h = 1e-3
-    base = np.float64(to_numpy(f(mx.array(init, dtype=mx.float64), mx.array(end, dtype=mx.float64))))
-    fi = (np.float64(to_numpy(f(mx.array(init + h, dtype=mx.float64), mx.array(end, dtype=mx.float64)))) - base) / h
-    fe = (np.float64(to_numpy(f(mx.array(init, dtype=mx.float64), mx.array(end + h, dtype=mx.float64)))) - base) / h
+    base = np.float64(
+        to_numpy(f(mx.array(init, dtype=mx.float64), mx.array(end, dtype=mx.float64)))
+    )
+    fi = (
+        np.float64(
+            to_numpy(f(mx.array(init + h, dtype=mx.float64), mx.array(end, dtype=mx.float64)))
+        )
+        - base
+    ) / h
+    fe = (
+        np.float64(
+            to_numpy(f(mx.array(init, dtype=mx.float64), mx.array(end + h, dtype=mx.float64)))
+        )
+        - base
+    ) / h
     np.testing.assert_allclose(float(gi.item()), fi, rtol=1e-5)
     np.testing.assert_allclose(float(ge.item()), fe, rtol=1e-5)
 
@@ -320,17 +370,27 @@ def test_vmap_and_compile_give_the_direct_values(name):
     shapeless = mx.compile(lambda x: sched(x) * 2, shapeless=True)
     assert np.array_equal(to_numpy(shapeless(s)), want * 2)
     assert np.array_equal(to_numpy(shapeless(s[:2])), want[:2] * 2)
-    assert np.array_equal(to_numpy(mx.compile(lambda x: sched.values(50) + x, shapeless=True)(mx.zeros(50))),
-                          to_numpy(sched.values(50)))
+    assert np.array_equal(
+        to_numpy(mx.compile(lambda x: sched.values(50) + x, shapeless=True)(mx.zeros(50))),
+        to_numpy(sched.values(50)),
+    )
 
 
 VARIANTS = [
     ("warmup_steps", mcd.cosine_decay, dict(warmup_steps=10), dict(warmup_steps=11)),
-    ("warmup_init", mcd.cosine_decay, dict(warmup_steps=10, warmup_init=0.0),
-     dict(warmup_steps=10, warmup_init=1e-5)),
+    (
+        "warmup_init",
+        mcd.cosine_decay,
+        dict(warmup_steps=10, warmup_init=0.0),
+        dict(warmup_steps=10, warmup_init=1e-5),
+    ),
     ("exponent", mcd.cosine_decay, dict(exponent=1.0), dict(exponent=2.0)),
-    ("exponent_with_warmup", mcd.cosine_decay, dict(warmup_steps=10, exponent=1.5),
-     dict(warmup_steps=10, exponent=2.5)),
+    (
+        "exponent_with_warmup",
+        mcd.cosine_decay,
+        dict(warmup_steps=10, exponent=1.5),
+        dict(warmup_steps=10, exponent=2.5),
+    ),
     ("t_mul", mcd.cosine_decay_restarts, dict(t_mul=2.0), dict(t_mul=3.0)),
     ("m_mul", mcd.cosine_decay_restarts, dict(m_mul=1.0), dict(m_mul=0.5)),
     ("kind", mcd.cosine_decay, dict(), None),
@@ -340,7 +400,11 @@ VARIANTS = [
 @pytest.mark.parametrize("param,make,a,b", VARIANTS, ids=[v[0] for v in VARIANTS])
 def test_compile_never_merges_schedules_that_differ_in_one_parameter(param, make, a, b):
     s1 = make(INIT, 100, END, **a)
-    s2 = make(INIT, 100, END, **b) if b is not None else mcd.cosine_decay_restarts(INIT, 100, END, t_mul=1.0)
+    s2 = (
+        make(INIT, 100, END, **b)
+        if b is not None
+        else mcd.cosine_decay_restarts(INIT, 100, END, t_mul=1.0)
+    )
     x = mx.array([0, 5, 10, 50, 150, 400])
     want = to_numpy(s1(x)) - 2 * to_numpy(s2(x))
     got = mx.compile(lambda y: s1(y) - 2 * s2(y))(x)
@@ -357,7 +421,10 @@ def test_compile_never_merges_schedules_that_differ_in_one_parameter(param, make
         (lambda: mcd.cosine_decay(1e-3, 100, warmup_steps=-1), "warmup_steps"),
         (lambda: mcd.cosine_decay(1e-3, 100, warmup_steps=2**62), "warmup_steps"),
         (lambda: mcd.cosine_decay(1e-3, 100, warmup_steps=1.5), "warmup_steps"),
-        (lambda: mcd.cosine_decay(1e-3, 100, warmup_init=float("nan"), warmup_steps=3), "warmup_init"),
+        (
+            lambda: mcd.cosine_decay(1e-3, 100, warmup_init=float("nan"), warmup_steps=3),
+            "warmup_init",
+        ),
         (lambda: mcd.cosine_decay(1e-3, 100, exponent=0.0), "exponent"),
         (lambda: mcd.cosine_decay(1e-3, 100, exponent=-1.0), "exponent"),
         (lambda: mcd.cosine_decay(1e-3, 100, exponent=float("inf")), "exponent"),
@@ -395,17 +462,51 @@ def test_cli_eval_writes_the_family_values(tmp_path):
     from mlx_cosine_decay import cli
 
     out = tmp_path / "w.npy"
-    argv = ["eval", "--init", "1e-3,5e-4", "--decay-steps", "100", "--end", "1e-5",
-            "--warmup-steps", "10", "--warmup-init", "1e-6", "--exponent", "2",
-            "--num-steps", "130", "--start", "-5", "--out", str(out), "-q"]
+    argv = [
+        "eval",
+        "--init",
+        "1e-3,5e-4",
+        "--decay-steps",
+        "100",
+        "--end",
+        "1e-5",
+        "--warmup-steps",
+        "10",
+        "--warmup-init",
+        "1e-6",
+        "--exponent",
+        "2",
+        "--num-steps",
+        "130",
+        "--start",
+        "-5",
+        "--out",
+        str(out),
+        "-q",
+    ]
     assert cli.main(argv) == 0
     got = np.load(out)
     for row, init in enumerate((1e-3, 5e-4)):
         want = mcd.cosine_decay(init, 100, 1e-5, warmup_steps=10, warmup_init=1e-6, exponent=2.0)
         assert np.array_equal(got[row], to_numpy(want.values(130, -5)))
     out = tmp_path / "r.npy"
-    argv = ["eval", "--init", "1e-3", "--decay-steps", "10", "--restarts", "--t-mul", "1.5",
-            "--m-mul", "0.5", "--num-steps", "200", "--out", str(out), "-q"]
+    argv = [
+        "eval",
+        "--init",
+        "1e-3",
+        "--decay-steps",
+        "10",
+        "--restarts",
+        "--t-mul",
+        "1.5",
+        "--m-mul",
+        "0.5",
+        "--num-steps",
+        "200",
+        "--out",
+        str(out),
+        "-q",
+    ]
     assert cli.main(argv) == 0
     want = mcd.cosine_decay_restarts(1e-3, 10, t_mul=1.5, m_mul=0.5).values(200)
     assert np.array_equal(np.load(out)[0], to_numpy(want))
@@ -425,8 +526,18 @@ def test_cli_eval_writes_the_family_values(tmp_path):
 def test_cli_rejects_bad_family_options(tmp_path, capsys, extra, message):
     from mlx_cosine_decay import cli
 
-    argv = ["eval", "--init", "1e-3", "--decay-steps", "100", "--num-steps", "5",
-            "--out", str(tmp_path / "x.npy"), *extra]
+    argv = [
+        "eval",
+        "--init",
+        "1e-3",
+        "--decay-steps",
+        "100",
+        "--num-steps",
+        "5",
+        "--out",
+        str(tmp_path / "x.npy"),
+        *extra,
+    ]
     with pytest.raises(SystemExit) as e:
         cli.main(argv)
     assert e.value.code == 2
@@ -449,8 +560,21 @@ def test_example_trains_with_warmup_and_cosine():
 
     from conftest import EXAMPLES
 
-    spec = importlib.util.spec_from_file_location("train_warmup_cosine", EXAMPLES / "train_warmup_cosine.py")
+    spec = importlib.util.spec_from_file_location(
+        "train_warmup_cosine", EXAMPLES / "train_warmup_cosine.py"
+    )
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     first, final = example.main(["--steps", "200", "--warmup", "20"])
     assert final < first / 10
+
+
+def test_restarts_with_array_first_decay_steps_broadcast():
+    firsts = mx.array([[10], [7]])
+    s = np.arange(0, 300, dtype=np.int32)
+    got = to_numpy(mcd.cosine_decay_restarts(INIT, firsts, END, t_mul=1.5, m_mul=0.5)(mx.array(s)))
+    assert got.shape == (2, 300)
+    for row, f in enumerate((10, 7)):
+        assert_correctly_rounded(got[row], restarts_truth(s, INIT, f, END, 1.5, 0.5))
+    with pytest.raises(ValueError, match="first_decay_steps"):
+        mcd.cosine_decay_restarts(INIT, mx.array([10, 0]), END)

@@ -131,14 +131,8 @@ COSINE_DECAY_INLINE T powered(T d, T p, T init, T end) {
 // d = cos^2(pi a / 2D) (a >= D: 0; without a warmup, steps below 0 follow
 // the even, 2D-periodic extension, whose slope is the same formula).
 template <typename T>
-COSINE_DECAY_INLINE T warmup_decay_slope(
-    T s,
-    T w,
-    T d,
-    T init,
-    T end,
-    T warmup_init,
-    T p) {
+COSINE_DECAY_INLINE T
+warmup_decay_slope(T s, T w, T d, T init, T end, T warmup_init, T p) {
   if (w > T(0) && s < w) {
     return (init - warmup_init) / w;
   }
@@ -169,12 +163,8 @@ struct Restarts {
 };
 
 template <typename T>
-COSINE_DECAY_INLINE Restarts<T> make_restarts(
-    T init,
-    T end,
-    int64_t first,
-    T t_mul,
-    T m_mul) {
+COSINE_DECAY_INLINE Restarts<T>
+make_restarts(T init, T end, int64_t first, T t_mul, T m_mul) {
   Restarts<T> r;
   r.first = static_cast<T>(first);
   r.t_mul = t_mul;
@@ -283,8 +273,9 @@ COSINE_DECAY_INLINE T restart_value(T s, Period<T> p, Restarts<T> r) {
   params.d = length;
   params.two_d = T(2) * length;
   params.scale_hi = pi_hi(T(0)) / params.two_d;
-  params.scale_lo = (COSINE_DECAY_FMA(-params.scale_hi, params.two_d, pi_hi(T(0))) +
-                     pi_lo(T(0))) /
+  params.scale_lo =
+      (COSINE_DECAY_FMA(-params.scale_hi, params.two_d, pi_hi(T(0))) +
+       pi_lo(T(0))) /
       params.two_d;
   params.range = range;
   params.end = r.end;

@@ -59,11 +59,12 @@ struct ScalarParams {
 #endif
 };
 
-// Which member of the cosine family a node computes (core/cosine_family_math.h).
-// Cosine is cosine_decay itself, with no warmup and exponent 1: its node and
-// kernels are those of the plain schedule, bit for bit. Warmup: a linear
-// warmup of warmup_steps (0 allowed) and the decay fraction to the power
-// exponent. Restarts: warm restarts, decay_steps being the first period.
+// Which member of the cosine family a node computes
+// (core/cosine_family_math.h). Cosine is cosine_decay itself, with no warmup
+// and exponent 1: its node and kernels are those of the plain schedule, bit for
+// bit. Warmup: a linear warmup of warmup_steps (0 allowed) and the decay
+// fraction to the power exponent. Restarts: warm restarts, decay_steps being
+// the first period.
 enum class Kind : int32_t { Cosine = 0, Warmup = 1, Restarts = 2 };
 
 // What a node outputs: the schedule, or its derivative with respect to the

@@ -250,14 +250,18 @@ void powered_row(
                                         : math::reduce_period(a, p);
       v = math::powered(
           math::fraction_from_shape(math::decay_at<Wide>(m, shape)),
-          exponent, p.init, p.end);
+          exponent,
+          p.init,
+          p.end);
     } else {
       auto a = math::after_warmup<R>(widen(src[i]), w, R(w + p.d));
       v = a.warming ? math::warmup_value(static_cast<T>(a.step), ramp)
                     : math::powered(
                           math::fraction_from_shape(
                               math::decay_at<Wide>(a.decay_step, shape)),
-                          exponent, p.init, p.end);
+                          exponent,
+                          p.init,
+                          p.end);
     }
     out[i] = static_cast<Out>(v);
   }
@@ -275,7 +279,8 @@ void restarts_row(Src src, Out* out, int64_t n, math::Restarts<double> r) {
       period = math::restart_period(s, r);
     }
     out[i] = static_cast<Out>(
-        std::isnan(period.index) ? NAN : math::restart_value<Wide>(s, period, r));
+        std::isnan(period.index) ? NAN
+                                 : math::restart_value<Wide>(s, period, r));
   }
 }
 

@@ -83,9 +83,9 @@ mx::array cosine_decay_values(
  * The cosine family's options of cosine_decay (keyword arguments in Python);
  * the defaults give cosine_decay itself, the same node bit for bit:
  *
- *   step <  warmup_steps: warmup_init + (init - warmup_init) * step / warmup_steps
- *   step >= warmup_steps: end + (init - end) * d ** exponent,
- *       d = 0.5 * (1 + cos(pi * min(step - warmup_steps, D) / D))
+ *   step <  warmup_steps: warmup_init + (init - warmup_init) * step /
+ * warmup_steps step >= warmup_steps: end + (init - end) * d ** exponent, d =
+ * 0.5 * (1 + cos(pi * min(step - warmup_steps, D) / D))
  *
  * (optax's warmup_cosine_decay_schedule, Keras' CosineDecay with a warmup).
  * step - warmup_steps is exact, so with exponent 1 the decay is cosine_decay

@@ -254,7 +254,12 @@ def cosine_decay(
         array(0.0999961, dtype=float32)
     """
     return CosineDecaySchedule(
-        init, decay_steps, end, warmup_steps=warmup_steps, warmup_init=warmup_init, exponent=exponent
+        init,
+        decay_steps,
+        end,
+        warmup_steps=warmup_steps,
+        warmup_init=warmup_init,
+        exponent=exponent,
     )
 
 

@@ -134,12 +134,17 @@ def _family(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[
     or cosine_decay_restarts) and a title that names it."""
     from . import cosine_decay, cosine_decay_restarts
 
-    warmup = {"warmup_steps": args.warmup_steps, "warmup_init": args.warmup_init,
-              "exponent": args.exponent}
+    warmup = {
+        "warmup_steps": args.warmup_steps,
+        "warmup_init": args.warmup_init,
+        "exponent": args.exponent,
+    }
     restarts = {"t_mul": args.t_mul, "m_mul": args.m_mul}
     if args.restarts:
         if warmup != {"warmup_steps": 0, "warmup_init": 0.0, "exponent": 1.0}:
-            parser.error("argument --restarts: not with --warmup-steps, --warmup-init or --exponent")
+            parser.error(
+                "argument --restarts: not with --warmup-steps, --warmup-init or --exponent"
+            )
         title = f"cosine decay with warm restarts (t_mul={args.t_mul:g}, m_mul={args.m_mul:g})"
         return functools.partial(cosine_decay_restarts, **restarts), title
     if restarts != {"t_mul": 2.0, "m_mul": 1.0}:
@@ -291,18 +296,38 @@ def _add_grid_arguments(p: argparse.ArgumentParser, num_steps_required: bool = T
         "a linear warmup and an exponent (cosine_decay's keyword arguments), or warm "
         "restarts (cosine_decay_restarts; --decay-steps is then the first period)",
     )
-    family.add_argument("--warmup-steps", type=_int, default=0,
-                        help="steps of linear warmup before the decay (default: 0)")
-    family.add_argument("--warmup-init", type=_float, default=0.0,
-                        help="the value at step 0 of the warmup (default: 0)")
-    family.add_argument("--exponent", type=_float, default=1.0,
-                        help="power of the decay fraction (default: 1)")
-    family.add_argument("--restarts", action="store_true",
-                        help="warm restarts: periods of decay_steps * t_mul**i steps")
-    family.add_argument("--t-mul", type=_float, default=2.0,
-                        help="with --restarts: each period's length over the previous (default: 2)")
-    family.add_argument("--m-mul", type=_float, default=1.0,
-                        help="with --restarts: each peak over the previous (default: 1)")
+    family.add_argument(
+        "--warmup-steps",
+        type=_int,
+        default=0,
+        help="steps of linear warmup before the decay (default: 0)",
+    )
+    family.add_argument(
+        "--warmup-init",
+        type=_float,
+        default=0.0,
+        help="the value at step 0 of the warmup (default: 0)",
+    )
+    family.add_argument(
+        "--exponent", type=_float, default=1.0, help="power of the decay fraction (default: 1)"
+    )
+    family.add_argument(
+        "--restarts",
+        action="store_true",
+        help="warm restarts: periods of decay_steps * t_mul**i steps",
+    )
+    family.add_argument(
+        "--t-mul",
+        type=_float,
+        default=2.0,
+        help="with --restarts: each period's length over the previous (default: 2)",
+    )
+    family.add_argument(
+        "--m-mul",
+        type=_float,
+        default=1.0,
+        help="with --restarts: each peak over the previous (default: 1)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output file")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
 

@@ -83,7 +83,8 @@ Case read_case(const std::string& dir) {
     } else if (key == "scalars") {
       f >> c.scalars.params.init >> c.scalars.params.end >>
           c.scalars.params.decay_steps >> c.scalars.start;
-    } else if (key == "family") { // kind output warmup_steps warmup_init exponent
+    } else if (key == "family") { // kind output warmup_steps warmup_init
+                                  // exponent
       int kind = 0, output = 0;
       f >> kind >> output >> c.scalars.family.warmup_steps >>
           c.scalars.family.warmup_init >> c.scalars.family.exponent;
