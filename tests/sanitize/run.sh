@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The fast part of the test suite under AddressSanitizer and UBSan (with
+# float-cast-overflow), halting on the first report.
+#
+#   tests/sanitize/run.sh [pytest args]     (default: the suite without `slow`)
+#
+# Builds the library and the extension with the sanitizers into
+# build/sanitize/ (its own venv and build tree; the caller's environment is not
+# touched) and runs pytest there with libasan preloaded (Python itself is not
+# instrumented). Reports cannot be swallowed by pytest's capture: every
+# sanitizer writes to a log file under build/sanitize/logs/, the first report
+# ends the process (-fno-sanitize-recover=all, halt_on_error=1), and this
+# script fails if the run fails or any log is non-empty. A probe with a
+# deliberate signed overflow runs first and must be caught.
+#
+# Leak detection is off: CPython and libmlx keep allocations alive until exit
+# by design, which LeakSanitizer reports as leaks.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=$root/build/sanitize
+logs=$out/logs
+py=${PYTHON:-python3}
+jobs=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
+start=$SECONDS
+
+flags="-fsanitize=address,undefined -fsanitize=float-cast-overflow \
+-fno-sanitize-recover=all -fno-omit-frame-pointer"
+libasan=$(g++ -print-file-name=libasan.so)
+if [[ ! -e $libasan ]]; then
+  echo "sanitize: libasan not found (g++ -print-file-name=libasan.so)" >&2
+  exit 1
+fi
+
+# The build and test dependencies at the project's pins.
+pin() { grep -o "\"$1==[^;\"]*" "$root/pyproject.toml" | head -1 | tr -d '"'; }
+if [[ ! -x $out/venv/bin/python ]]; then
+  "$py" -m venv "$out/venv"
+fi
+vpy=$out/venv/bin/python
+"$vpy" -m pip install -q --disable-pip-version-check \
+  "$(pin 'mlx\[cpu\]')" "$(pin nanobind)" scikit-build-core cmake ninja \
+  pytest numpy hypothesis
+echo "sanitize: environment ready after $((SECONDS - start)) s"
+
+CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$vpy" -m pip install -q --disable-pip-version-check \
+  --no-deps --no-build-isolation --force-reinstall "$root" \
+  -Cbuild-dir="$out/build" \
+  -Ccmake.build-type=Release \
+  -Ccmake.define.CMAKE_CXX_FLAGS="$flags" \
+  -Ccmake.define.CMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
+  -Ccmake.define.CMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined"
+echo "sanitize: built after $((SECONDS - start)) s"
+
+rm -rf "$logs"
+mkdir -p "$logs"
+export LD_PRELOAD=$libasan
+export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:log_path=$logs/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
+export PYTHONDONTWRITEBYTECODE=1
+
+# The probe: a report under pytest's default capture must fail the run.
+g++ $flags -shared -fPIC -o "$out/ub_probe.so" "$root/tests/sanitize/ub_probe.cpp"
+if UB_PROBE_LIB=$out/ub_probe.so "$vpy" -m pytest -q -p no:cacheprovider \
+    "$root/tests/sanitize/probe_ub.py" >"$out/probe.txt" 2>&1; then
+  echo "sanitize: the probe's undefined behaviour went unnoticed" >&2
+  exit 1
+fi
+if ! grep -qs "signed integer overflow" "$logs"/ubsan.*; then
+  echo "sanitize: the probe left no UBSan report in $logs" >&2
+  cat "$out/probe.txt" >&2
+  exit 1
+fi
+rm -f "$logs"/*
+echo "sanitize: probe caught after $((SECONDS - start)) s"
+
+cd "$root"
+if [[ $# -eq 0 ]]; then
+  set -- -m "not slow"
+fi
+set +e
+"$vpy" -m pytest -q -p no:cacheprovider --capture=sys "$@"
+status=$?
+set -e
+reports=$(find "$logs" -type f -size +0 | sort)
+if [[ -n $reports ]]; then
+  for f in $reports; do
+    echo "== $f" >&2
+    cat "$f" >&2
+  done
+  echo "sanitize: sanitizer reports (above)" >&2
+  exit 1
+fi
+if [[ $status -ne 0 ]]; then
+  echo "sanitize: pytest failed with status $status" >&2
+  exit "$status"
+fi
+echo "sanitize: clean, $((SECONDS - start)) s in all"
