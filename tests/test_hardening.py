@@ -57,8 +57,8 @@ def holds(dtype, ints):
     """Does the floating dtype hold every one of these integers exactly?"""
     if any(float(v) != v for v in ints):
         return False
-    a = mx.array(np.array([float(v) for v in ints]), dtype=mx.float64).astype(dtype)
-    return [int(v) for v in as_float64(a)] == list(ints)
+    a = as_float64(mx.array(np.array([float(v) for v in ints]), dtype=mx.float64).astype(dtype))
+    return bool(np.isfinite(a).all()) and [int(v) for v in a] == list(ints)
 
 
 # Array decay_steps out of the accepted range: the low-level op cannot read
@@ -133,7 +133,7 @@ def test_exactly_zero_where_the_truth_is_zero(d, init, end, frac):
     num, den = frac
     assert d % den == 0
     s = d * num // den
-    steps = [s, -s, -s - 2 * d, s - 4 * d]  # cos^2 is even and 2D-periodic
+    steps = [v for v in (s, -s, -s - 2 * d, s - 4 * d) if v >= -(2**63)]  # even, 2D-periodic
     assert all(exact_truth.value(v, init, d, end) == 0 for v in steps)
     sched = mcd.cosine_decay(init, d, end)
     arr_sched = mcd.cosine_decay(mx.array(init), mx.array(d), mx.array(end))
