@@ -15,7 +15,7 @@ often of opposite signs. It asserts:
 - values(n, start) is bit for bit the schedule at start .. start + n - 1.
 
 The search is derandomized (the same cases on every run) and bounded:
-MLX_COSINE_DECAY_EXAMPLES examples per test (default 120, about 15 s).
+MLX_COSINE_DECAY_EXAMPLES examples per test (default 300, about 10 s).
 """
 
 import os
@@ -30,7 +30,7 @@ import exact_truth
 import mlx_cosine_decay as mcd
 
 MAX_D = 2**62 - 1
-EXAMPLES = int(os.environ.get("MLX_COSINE_DECAY_EXAMPLES", "120"))
+EXAMPLES = int(os.environ.get("MLX_COSINE_DECAY_EXAMPLES", "300"))
 
 SETTINGS = settings(
     max_examples=EXAMPLES,
