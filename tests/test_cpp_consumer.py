@@ -30,6 +30,11 @@ INIT, DECAY_STEPS, END = 0.1, 1000, 1e-3
 STEPS = [0, 1, 250, 500, 999, 1000, 5000]
 ERROR = "[cosine_decay] decay_steps must be greater than 0, but got 0."
 
+INSTALLED_HEADERS = [
+    Path("include/mlx_cosine_decay/core/kernel_params.h"),
+    Path("include/mlx_cosine_decay/cosine_decay.h"),
+]
+
 
 def _tool(name):
     # pip installs cmake and ninja beside the interpreter; a venv's bin/ need
@@ -128,9 +133,10 @@ def test_cmake_dir_cli():
     config = prefix / "share/cmake/mlx_cosine_decay"
     assert (config / "mlx_cosine_decayConfig.cmake").is_file()
     assert (config / "mlx_cosine_decayConfigVersion.cmake").is_file()
-    # Only the public header is installed; the math header is private.
+    # Only the public header and the core types of its primitive's state are
+    # installed; the math header is private.
     headers = sorted(p.relative_to(prefix) for p in (prefix / "include").rglob("*.h"))
-    assert headers == [Path("include/mlx_cosine_decay/cosine_decay.h")]
+    assert headers == INSTALLED_HEADERS
 
 
 def test_cmake_dir_missing(monkeypatch, tmp_path):
@@ -157,7 +163,7 @@ def test_example_against_cmake_install(tmp_path):
     _run([cmake, "--build", build, "-j2"], timeout=1800)
     _run([cmake, "--install", build, "--prefix", prefix])
     headers = sorted(p.relative_to(prefix) for p in prefix.rglob("*.h"))
-    assert headers == [Path("include/mlx_cosine_decay/cosine_decay.h")]
+    assert headers == INSTALLED_HEADERS
 
     output, cache = _build_example(cmake, tmp_path, prefix)
     _check_output(output)

@@ -1,4 +1,4 @@
-"""The Metal kernels, run on the host: metal/cosine_decay.metal compiled as C++
+"""The Metal kernels, run on the host: csrc/metal/cosine_decay.metal compiled as C++
 through tests/metal_emulation/metal_compat.h, called at every thread position
 of a grid, and compared with the CPU path of the installed package (within
 one unit where the output is half precision; within the float32 path's error bound
@@ -29,7 +29,7 @@ STEP_DTYPES = [
 ]
 OUT_DTYPES = ["float32", "float16", "bfloat16"]
 FLOATS = {"float16", "bfloat16", "float32"}
-WORK_PER_THREAD = 4  # as csrc/metal/eval_gpu.cpp
+WORK_PER_THREAD = 4  # as csrc/core/kernel_params.h
 
 # decay_steps covering every reduction type: int32 (2D <= INT32_MAX) and
 # int64 for integers; float (2D <= 2^24) and the mixed path for floats.
@@ -57,7 +57,7 @@ def emulator(tmp_path_factory):
     exe = tmp / "emulate"
     cmd = [
         cxx, "-std=c++17", "-O1", "-ffp-contract=off", "-Wall", "-Wextra",
-        f"-I{ROOT / 'metal'}", f"-I{EMULATION}", str(EMULATION / "emulate.cpp"),
+        f"-I{ROOT / 'csrc'}", f"-I{EMULATION}", str(EMULATION / "emulate.cpp"),
         "-o", str(exe),
     ]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -329,11 +329,13 @@ def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
 # The embedded source and the instantiations eval_gpu asks Metal for.
 
 def inlined_metal_dir():
-    shader = (ROOT / "metal" / "cosine_decay.metal").read_text()
-    math_header = (ROOT / "metal" / "cosine_decay_math.h").read_text()
-    line = '#include "cosine_decay_math.h"\n'
-    assert line in shader
-    return shader.replace(line, math_header.replace("#pragma once\n", ""))
+    shader = (ROOT / "csrc" / "metal" / "cosine_decay.metal").read_text()
+    for header in ("core/kernel_params.h", "core/cosine_decay_math.h"):
+        line = f'#include "{header}"\n'
+        assert line in shader
+        text = (ROOT / "csrc" / header).read_text()
+        shader = shader.replace(line, text.replace("#pragma once\n", ""))
+    return shader
 
 
 def test_embedded_source_is_metal_dir():

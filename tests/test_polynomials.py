@@ -1,4 +1,4 @@
-"""The polynomials for sin^2(x) / x^2 in metal/cosine_decay_math.h: each keeps
+"""The polynomials for sin^2(x) / x^2 in csrc/core/cosine_decay_math.h: each keeps
 the error bound that the header states, measured against a 40-digit truth.
 
 This checks the polynomials as stored (the coefficients after rounding to
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-HEADER = Path(__file__).resolve().parents[1] / "metal" / "cosine_decay_math.h"
+HEADER = Path(__file__).resolve().parents[1] / "csrc" / "core" / "cosine_decay_math.h"
 PI = Decimal("3.141592653589793238462643383279502884197")
 getcontext().prec = 40
 

@@ -141,6 +141,18 @@ def test_compile_shapeless_changes_shape():
         np.testing.assert_array_equal(to_numpy(got), to_numpy(sched(x) + 0.5))
 
 
+def test_compile_shapeless_values_takes_its_shape_from_the_node():
+    # values() of a scalar schedule has no inputs: the node's own state
+    # (num_steps) gives the shape, as MLX's Arange does.
+    sched = mcd.cosine_decay(INIT, D, END)
+    f = mx.compile(lambda x: sched.values(10, 95) + x, shapeless=True)
+    for x in (mx.zeros(10), mx.arange(10, dtype=mx.float32)):
+        got = f(x)
+        assert got.shape == (10,)
+        want = truth(np.arange(95, 105), INIT, D, END).astype(np.float32) + to_numpy(x)
+        np.testing.assert_allclose(to_numpy(got), want, rtol=1e-6, atol=0)
+
+
 def test_compile_same_schedule_twice():
     """Two equal nodes may be merged by compile: the values stay right."""
     sched = mcd.cosine_decay(INIT, D, END)

@@ -14,13 +14,11 @@ namespace mlx_cosine_decay::metal {
 
 namespace mx = mlx::core;
 
-/** metal/cosine_decay.metal with the math header inlined (generated at build
- * time by cmake/embed_metal.cmake), and a hash of that text. */
+/** csrc/metal/cosine_decay.metal with the core headers (core/kernel_params.h,
+ * core/cosine_decay_math.h) inlined, generated at build time by
+ * cmake/embed_metal.cmake, and a hash of that text. */
 const char* metal_source();
 const char* metal_source_hash();
-
-/** Elements per thread of the contiguous kernel. */
-constexpr int work_per_thread = 4;
 
 /** One kernel: its variant and the types it is instantiated for. */
 struct KernelSpec {

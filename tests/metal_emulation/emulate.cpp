@@ -1,6 +1,6 @@
 // Copyright © 2026 mlx-cosine-decay authors.
 //
-// Runs the kernels of metal/cosine_decay.metal on the host: the same file,
+// Runs the kernels of csrc/metal/cosine_decay.metal on the host: the same file,
 // compiled as C++ through metal_compat.h, called once per thread position of
 // the grid a test asks for. Driven by tests/test_metal_emulation.py:
 //
@@ -19,7 +19,7 @@
 // Standard headers first: the compatibility macros would break them.
 #include "metal_compat.h"
 
-#include "cosine_decay.metal"
+#include "metal/cosine_decay.metal"
 
 #undef device
 #undef constant
@@ -34,7 +34,7 @@ namespace {
 
 using namespace cosine_decay_metal;
 
-constexpr int work_per_thread = 4; // as csrc/metal/eval_gpu.cpp
+using cosine_decay_core::work_per_thread;
 constexpr size_t guard = 64; // bytes after the output that must stay untouched
 constexpr unsigned char fill = 0x5A;
 
@@ -80,8 +80,8 @@ Case read_case(const std::string& dir) {
     } else if (key == "array_params") {
       f >> c.array_params;
     } else if (key == "scalars") {
-      f >> c.scalars.init >> c.scalars.end >> c.scalars.decay_steps >>
-          c.scalars.start;
+      f >> c.scalars.params.init >> c.scalars.params.end >>
+          c.scalars.params.decay_steps >> c.scalars.start;
     } else if (key == "size") {
       f >> c.size;
     } else if (key == "grid") {

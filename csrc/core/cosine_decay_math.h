@@ -1,8 +1,9 @@
 // Copyright © 2026 mlx-cosine-decay authors.
 //
 // The cosine-decay formula, defined once. This header compiles as C++ (the
-// CPU kernels, the tests) and as Metal (it is embedded into the shader
-// source), so it uses no library beyond fma/fmod and no references.
+// CPU kernels, the tests), as Metal (it is embedded into the shader source)
+// and as CUDA C++ under NVRTC, so it uses no library beyond fma/fmod and no
+// references.
 //
 //   value(step) = end + (init - end) * 0.5 * (1 + cos(pi * min(step, D) / D))
 //
@@ -24,6 +25,12 @@
 #define COSINE_DECAY_FMA metal::fma
 #define COSINE_DECAY_FMOD metal::fmod
 #define COSINE_DECAY_MIN metal::min
+#elif defined(__CUDACC_RTC__) // CUDA C++ under NVRTC: no standard headers
+#define COSINE_DECAY_INLINE __device__ __forceinline__
+#define COSINE_DECAY_UNROLL _Pragma("unroll")
+#define COSINE_DECAY_FMA ::fma
+#define COSINE_DECAY_FMOD ::fmod
+#define COSINE_DECAY_MIN ::min
 #else
 #define COSINE_DECAY_INLINE inline __attribute__((always_inline))
 #define COSINE_DECAY_UNROLL _Pragma("GCC unroll 16")
@@ -43,6 +50,11 @@ namespace cosine_decay_math {
 typedef long int64_t;
 typedef ulong uint64_t;
 typedef uint uint32_t;
+typedef int int32_t;
+#elif defined(__CUDACC_RTC__)
+typedef long long int64_t;
+typedef unsigned long long uint64_t;
+typedef unsigned int uint32_t;
 typedef int int32_t;
 #else
 using std::int32_t;
@@ -280,6 +292,8 @@ template <typename T>
 COSINE_DECAY_INLINE bool sign_bit(T t) {
 #ifdef __METAL_VERSION__
   return metal::signbit(t);
+#elif defined(__CUDACC_RTC__)
+  return ::signbit(t);
 #else
   using I = std::conditional_t<sizeof(T) == 8, int64_t, int32_t>;
   I bits;
