@@ -18,9 +18,9 @@ float('nan'). `error` measures a computed value against them in ulps of the
 result dtype.
 """
 
+import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
-import math
 
 import numpy as np
 

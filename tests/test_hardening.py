@@ -7,12 +7,12 @@ import math
 import subprocess
 import sys
 
+import exact_truth
 import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
 
-import exact_truth
 import mlx_cosine_decay as mcd
 
 MAX_D = 2**62 - 1  # the largest accepted decay_steps
@@ -46,7 +46,7 @@ def out_of_bound(got, steps, init, d, end):
     (exact_truth.within_bound); init and end as the kernel uses them."""
     name = dtype_name(got.dtype)
     bad = []
-    for gv, s in zip(as_float64(got).ravel(), steps):
+    for gv, s in zip(as_float64(got).ravel(), steps, strict=True):
         exact = exact_truth.value(s, init, d, end)
         if not exact_truth.within_bound(gv, exact, name, init, end):
             bad.append((s, float(gv), float(exact)))
@@ -165,7 +165,7 @@ def test_float32_within_one_ulp_near_zero_crossings(d, init, end):
         got = sched(step)
         assert got.dtype == mx.float32
         assert not out_of_bound(got, steps, i, d, e)
-        for s, gv in zip(steps, as_float64(got)):
+        for s, gv in zip(steps, as_float64(got), strict=True):
             exact = exact_truth.value(s, i, d, e)
             if abs(float(exact)) >= 2**-24 * abs(i - e):
                 assert exact_truth.error(gv, exact, "float32") <= 1, (s, gv, float(exact))

@@ -20,13 +20,13 @@ MLX_COSINE_DECAY_EXAMPLES examples per test (default 300, about 10 s).
 
 import os
 
+import exact_truth
 import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import exact_truth
 import mlx_cosine_decay as mcd
 
 MAX_D = 2**62 - 1

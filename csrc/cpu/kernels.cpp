@@ -77,6 +77,15 @@ using Compute = std::conditional_t<
 template <typename Result>
 constexpr bool wide = std::is_same_v<Result, double>;
 
+// Array-valued init and end arrive in the compute precision of narrow
+// results (float for float16/bfloat16), else in the result type: a number
+// paired with array decay_steps is then the same float as in a scalar node.
+template <typename Result>
+using Param = std::conditional_t<
+    std::is_same_v<Result, float16_t> || std::is_same_v<Result, bfloat16_t>,
+    float,
+    Result>;
+
 // The kernel: n outputs from n steps with one set of parameters, in blocks.
 // Each block is computed in one branch-free pass that the compiler vectorizes
 // and that also finds the block's lowest step; steps below -D (rare: they
@@ -120,12 +129,15 @@ void decay_run(
   // An int32 counter: it converts to T in SIMD (int64 does not on AVX2; a
   // T counter stepped by += is not vectorized without -ffast-math).
   constexpr int64_t block = int64_t{1} << 30;
+  T half_q = static_cast<T>(p.half_q); // exact, as every q
+  T third_q = static_cast<T>(p.third_q);
   for (int64_t j0 = 0; j0 < n; j0 += block) {
     T q = q0 + dq * static_cast<T>(j0);
     int32_t m = static_cast<int32_t>(std::min(block, n - j0));
     for (int32_t j = 0; j < m; ++j) {
-      out[j0 + j] = static_cast<Out>(
-          math::decay_from<Wide>(q + dq * static_cast<T>(j), near_end, p));
+      T qj = q + dq * static_cast<T>(j);
+      out[j0 + j] = static_cast<Out>(math::decay_from<Wide>(
+          qj, near_end, qj == half_q, qj == third_q, p));
     }
   }
 }
@@ -163,7 +175,7 @@ void generated_row(
   run(h + 1, d, d, -1, true);
   if (last > d) { // clamped to D: the value at D, which is end
     int64_t lo = std::max(first, d + 1);
-    auto value = math::decay_from<Wide>(T(0), true, p);
+    auto value = math::decay_from<Wide>(T(0), true, false, false, p);
     std::fill_n(out + (lo - first), last - lo + 1, static_cast<Out>(value));
   }
 }
@@ -184,25 +196,59 @@ math::Params<R, Compute<Result>> params_of(const Curve& c) {
   return c.shape ? math::shape_params(p) : p;
 }
 
+// The 10-term series (math::sin2_polynomial) for float64 results, and where
+// the value crosses zero (init and end of opposite signs): the 6-term fit's
+// error relative to |init - end| would be more than an ulp of the result
+// near the crossing. A shape serves rows of any signs.
+// Calls f(std::bool_constant<Wide>{}) with the series this row needs.
+template <typename Result, typename F>
+void with_series(const Curve& c, F f) {
+  if constexpr (wide<Result> || std::is_same_v<Compute<Result>, float>) {
+    f(std::bool_constant<wide<Result>>{}); // float: one series serves all
+  } else if (
+      c.shape || (c.init < 0 && c.end > 0) || (c.init > 0 && c.end < 0)) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
+}
+
 // One row: chooses the reduction type R (exact for 2D and every clamped
 // step) and runs the kernel. `Result` is the job's output type; `Out` is what
 // is stored: Result, or Compute<Result> for a shape.
 template <typename In, typename Result, typename Out, typename Src>
 void row(Src src, Out* out, int64_t n, const Curve& c) {
-  if (c.d < 1) { // only reachable through array-valued decay_steps
+  if (!math::valid_decay_steps(c.d)) { // array-valued decay_steps only
     std::fill_n(out, n, static_cast<Out>(NAN));
     return;
   }
   auto run = [&](auto r) {
-    decay_row<wide<Result>>(src, out, n, params_of<Result, decltype(r)>(c));
+    with_series<Result>(c, [&](auto wide_series) {
+      constexpr bool Wide = decltype(wide_series)::value;
+      decay_row<Wide>(src, out, n, params_of<Result, decltype(r)>(c));
+    });
   };
   constexpr bool is_float = std::is_floating_point_v<In> ||
       std::is_same_v<In, float16_t> || std::is_same_v<In, bfloat16_t>;
-  if constexpr (std::is_same_v<In, double>) {
-    run(double{});
-  } else if constexpr (is_float) {
-    // float holds every clamped float step and 2D exactly while 2D <= 2^24.
-    (2 * c.d <= (int64_t{1} << 24)) ? run(float{}) : run(double{});
+  if constexpr (is_float) {
+    if (c.d > (int64_t{1} << 53)) {
+      // D is not a double: each step reduced exactly in int64 (rare: a
+      // scalar loop).
+      auto p = params_of<Result, int64_t>(c);
+      with_series<Result>(c, [&](auto wide_series) {
+        constexpr bool Wide = decltype(wide_series)::value;
+        for (int64_t i = 0; i < n; ++i) {
+          double s = static_cast<double>(widen(src[i]));
+          out[i] = static_cast<Out>(math::decay_at_float_step<Wide>(s, p));
+        }
+      });
+    } else if constexpr (std::is_same_v<In, double>) {
+      run(double{}); // every clamped step and 2D <= 2^54 are exact
+    } else if (2 * c.d > (int64_t{1} << 24)) {
+      run(double{});
+    } else {
+      run(float{}); // float holds every clamped float step and 2D <= 2^24
+    }
   } else if constexpr (sizeof(In) == 8) {
     run(int64_t{});
   } else {
@@ -216,7 +262,11 @@ template <typename Result, typename Out>
 void consecutive_row(int64_t first, Out* out, int64_t n, const Curve& c) {
   constexpr int digits = std::numeric_limits<Compute<Result>>::digits;
   if (c.d >= 1 && c.d <= (int64_t{1} << digits)) {
-    generated_row<wide<Result>>(first, out, n, params_of<Result, int64_t>(c));
+    auto p = params_of<Result, int64_t>(c);
+    with_series<Result>(c, [&](auto wide_series) {
+      constexpr bool Wide = decltype(wide_series)::value;
+      generated_row<Wide>(first, out, n, p);
+    });
   } else {
     row<int64_t, Result>(Generated<int64_t, true>{first, 1}, out, n, c);
   }
@@ -278,8 +328,8 @@ class Rows {
 // The row's parameters at column col.
 template <typename Out>
 Curve curve_at(const Job& job, const Rows& rows, int64_t col) {
-  auto* init = static_cast<const Out*>(job.data[Operand::Init]);
-  auto* end = static_cast<const Out*>(job.data[Operand::End]);
+  auto* init = static_cast<const Param<Out>*>(job.data[Operand::Init]);
+  auto* end = static_cast<const Param<Out>*>(job.data[Operand::End]);
   auto* d = static_cast<const int64_t*>(job.data[Operand::DecaySteps]);
   return {
       init ? double(init[rows.offset(Operand::Init, col)]) : job.scalars.init,

@@ -134,14 +134,25 @@ class CosineDecay : public mx::UnaryPrimitive {
     ScalarParams scalars; // read only where params == ParamSource::Scalar
     int64_t start; // the first generated step
     int64_t num_steps; // generated steps: the length of the output's last axis
+    mx::Dtype dtype; // the output's (array-valued init and end: param_dtype)
     bool operator==(const State&) const = default;
   };
+
+  /**
+   * The dtype of array-valued init and end for a result dtype: float32 for
+   * float16/bfloat16 results (computed in float32 and rounded once, so a
+   * number is the same float32 whether decay_steps is a number or an array),
+   * else the result dtype.
+   */
+  static mx::Dtype param_dtype(mx::Dtype out) {
+    return out == mx::float16 || out == mx::bfloat16 ? mx::float32 : out;
+  }
 
   /**
    * Which input is which, the one place that says it: the steps (if
    * StepSource::Array), then init, end and decay_steps (if
    * ParamSource::Array), all broadcast to the output shape; init and end in
-   * the output dtype, decay_steps as int64. Indexed by
+   * param_dtype(dtype), decay_steps as int64. Indexed by
    * cosine_decay_core::Operand (Step, Init, End, DecaySteps); -1 where the
    * operand is not an input. Generated steps with scalar parameters: no
    * inputs at all.
