@@ -187,7 +187,12 @@ struct Curve {
   double end;
   int64_t d;
   bool shape;
+  bool crosses_zero; // init and end of opposite signs (a shape: its rows')
 };
+
+inline bool crosses_zero(double init, double end) {
+  return (init < 0 && end > 0) || (init > 0 && end < 0);
+}
 
 template <typename Result, typename R>
 math::Params<R, Compute<Result>> params_of(const Curve& c) {
@@ -199,14 +204,13 @@ math::Params<R, Compute<Result>> params_of(const Curve& c) {
 // The 10-term series (math::sin2_polynomial) for float64 results, and where
 // the value crosses zero (init and end of opposite signs): the 6-term fit's
 // error relative to |init - end| would be more than an ulp of the result
-// near the crossing. A shape serves rows of any signs.
+// near the crossing. Elsewhere the fit (two fma fewer per value).
 // Calls f(std::bool_constant<Wide>{}) with the series this row needs.
 template <typename Result, typename F>
 void with_series(const Curve& c, F f) {
   if constexpr (wide<Result> || std::is_same_v<Compute<Result>, float>) {
     f(std::bool_constant<wide<Result>>{}); // float: one series serves all
-  } else if (
-      c.shape || (c.init < 0 && c.end > 0) || (c.init > 0 && c.end < 0)) {
+  } else if (c.crosses_zero) {
     f(std::true_type{});
   } else {
     f(std::false_type{});
@@ -331,11 +335,16 @@ Curve curve_at(const Job& job, const Rows& rows, int64_t col) {
   auto* init = static_cast<const Param<Out>*>(job.data[Operand::Init]);
   auto* end = static_cast<const Param<Out>*>(job.data[Operand::End]);
   auto* d = static_cast<const int64_t*>(job.data[Operand::DecaySteps]);
+  double i = init ? double(init[rows.offset(Operand::Init, col)])
+                  : job.scalars.init;
+  double e =
+      end ? double(end[rows.offset(Operand::End, col)]) : job.scalars.end;
   return {
-      init ? double(init[rows.offset(Operand::Init, col)]) : job.scalars.init,
-      end ? double(end[rows.offset(Operand::End, col)]) : job.scalars.end,
+      i,
+      e,
       d ? d[rows.offset(Operand::DecaySteps, col)] : job.scalars.decay_steps,
-      false};
+      false,
+      crosses_zero(i, e)};
 }
 
 // n outputs of a row from column col on, with the curve c.
@@ -395,19 +404,39 @@ int64_t rows_sharing_curve(const Job& job) {
 // (math::shape_params) is computed once per tile of columns, and each value
 // is then one fma (math::from_shape), bit for bit the value computed
 // directly. The cost per value drops from the polynomial to a multiply-add.
-// `shape` is scratch space for `tile` values of the compute type.
+// The shape is computed with each series its rows need (rows that cross zero
+// take the 10-term series, as computed directly; see with_series), so the
+// values stay bit for bit the direct ones. `shapes` is scratch space for
+// 2 * `tile` values of the compute type.
 template <typename In, typename Out, typename T>
-void run_shared(const Job& job, int64_t begin, int64_t end, T* shape, int64_t tile) {
+void run_shared(
+    const Job& job,
+    int64_t begin,
+    int64_t end,
+    T* shapes,
+    int64_t tile) {
   int64_t row_len = job.shape.back();
   int64_t first_row = begin / row_len;
   int64_t last_row = (end - 1) / row_len;
   auto* out = static_cast<Out*>(job.out);
+  bool needs[2] = {false, false}; // [crosses_zero]
+  {
+    Rows rows(job, first_row);
+    for (int64_t r = first_row; r <= last_row; ++r, rows.next()) {
+      needs[curve_at<Out>(job, rows, 0).crosses_zero] = true;
+    }
+  }
   for (int64_t c0 = 0; c0 < row_len; c0 += tile) {
     int64_t n = std::min(tile, row_len - c0);
     Rows rows(job, first_row);
-    Curve c = curve_at<Out>(job, rows, 0);
-    c.shape = true;
-    steps_row<In, Out>(job, rows, c0, n, shape, c);
+    for (int k = 0; k < 2; ++k) {
+      if (needs[k]) {
+        Curve c = curve_at<Out>(job, rows, 0);
+        c.shape = true;
+        c.crosses_zero = k;
+        steps_row<In, Out>(job, rows, c0, n, shapes + k * tile, c);
+      }
+    }
     for (int64_t r = first_row; r <= last_row; ++r, rows.next()) {
       // This row's part of the tile, within [begin, end).
       int64_t lo = std::max(r * row_len + c0, begin);
@@ -418,6 +447,7 @@ void run_shared(const Job& job, int64_t begin, int64_t end, T* shape, int64_t ti
       Curve cr = curve_at<Out>(job, rows, 0);
       T init = T(cr.init);
       T end_value = T(cr.end);
+      const T* shape = shapes + cr.crosses_zero * tile;
       const T* t = shape + (lo - r * row_len - c0);
       Out* o = out + lo;
       for (int64_t i = 0; i < hi - lo; ++i) {
@@ -471,12 +501,12 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
   // Whole rows where they fit (1 MiB of doubles): rows written front to back
   // ran at the write floor here, tiles of 4096 columns 1.4x slower.
   int64_t tile = std::min(row_len, int64_t{1} << 17);
-  std::unique_ptr<Compute<Out>[]> shape(new Compute<Out>[tile]);
+  std::unique_ptr<Compute<Out>[]> shapes(new Compute<Out>[2 * tile]);
   for (int64_t g0 = begin / group * group; g0 < end; g0 += group) {
     int64_t lo = std::max(begin, g0);
     int64_t hi = std::min(end, g0 + group);
     if (hi - lo >= 2 * row_len) {
-      run_shared<In, Out>(job, lo, hi, shape.get(), tile);
+      run_shared<In, Out>(job, lo, hi, shapes.get(), tile);
     } else {
       run_direct<In, Out>(job, lo, hi, false);
     }
