@@ -218,6 +218,22 @@ def test_scalar_and_array_parameters_identical_bits(case):
     step, init, d, end = case
     got = mcd.cosine_decay(init, d, end)(step)
     out = got.dtype
+    # decay_steps as a number or an array, all else as given, also over 64
+    # steps across the whole curve (most drawn steps are special points).
+    if not isinstance(d, mx.array) or d.size == 1:
+        d_number = d.item() if isinstance(d, mx.array) else d
+        ramp = np.linspace(0, min(d_number, 2**62), 64)
+        if mx.issubdtype(step.dtype, mx.floating):
+            ramp = mx.array(ramp, dtype=mx.float64).astype(step.dtype)
+        else:
+            lo, hi = INT_RANGES[step.dtype]
+            np_dtype = np.bool_ if step.dtype == mx.bool_ else np.dtype(name(step.dtype))
+            ramp = mx.array(np.clip(ramp, lo, min(hi, 2**62)).astype(np_dtype))
+        both = mx.concatenate([step.reshape(-1), ramp])
+        a = mcd.cosine_decay(init, d_number, end)(both)
+        b = mcd.cosine_decay(init, mx.array(d_number), end)(both)
+        assert a.dtype == b.dtype
+        assert mx.array_equal(a, b, equal_nan=True).item()
     # The same numbers in the other form: numbers <-> arrays of the result
     # dtype (which keeps the result dtype), decay_steps number <-> array.
     if isinstance(init, mx.array) or isinstance(end, mx.array):
@@ -254,12 +270,15 @@ def test_scalar_and_array_parameters_identical_bits(case):
     st.integers(1, 40),
     st.one_of(st.integers(-(2**62), 2**62), st.sampled_from([0, -1, 1])),
     finite_params,
-    finite_params,
+    st.one_of(finite_params, st.sampled_from([-1.0, -3.0, -1 / 3])),
     st.booleans(),
 )
 def test_values_is_the_schedule_at_consecutive_steps(d, n, start, init, end, array_d):
-    # Often start near a special point of the curve.
+    # Often start near a special point of the curve, and end = -init (times
+    # 1, 3 or 1/3): a zero crossing at D/2 (D/3, 2D/3).
     start = start % (4 * d) - 2 * d if abs(start) > 4 * d else start
+    if end in (-1.0, -3.0, -1 / 3):
+        end = end * init
     sched = mcd.cosine_decay(init, mx.array(d) if array_d else d, end)
     got = sched.values(n, start)
     # Built in NumPy: mx.arange counts in double and loses starts beyond 2**53.
