@@ -1,4 +1,4 @@
-"""The Metal kernels, run on the host: csrc/metal/cosine_decay.metal compiled as C++
+"""The Metal kernels, run on the host: the shader (conftest.METAL_SHADER) compiled as C++
 through tests/metal_emulation/metal_compat.h, called at every thread position
 of a grid, and compared with the CPU path of the installed package (within
 one unit where the output is half precision; within the float32 path's error bound
@@ -9,25 +9,24 @@ bounds, strides, dtype handling, the choice of reduction type) on the same
 math header. What it cannot check is the Metal compiler (see the README)."""
 
 import math
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import mlx.core as mx
 import numpy as np
 import pytest
 
+from conftest import (
+    GPU_OUT_DTYPES,
+    GPU_STEP_DTYPES,
+    CSRC,
+    METAL_EMULATION,
+    METAL_SHADER,
+    dtype_name,
+)
 from mlx_cosine_decay import _ext
 
-ROOT = Path(__file__).resolve().parents[1]
-EMULATION = ROOT / "tests" / "metal_emulation"
-
-STEP_DTYPES = [
-    "bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32",
-    "int64", "float16", "bfloat16", "float32",
-]
-OUT_DTYPES = ["float32", "float16", "bfloat16"]
+STEP_DTYPES = [dtype_name(d) for d in GPU_STEP_DTYPES]
+OUT_DTYPES = [dtype_name(d) for d in GPU_OUT_DTYPES]
 FLOATS = {"float16", "bfloat16", "float32"}
 WORK_PER_THREAD = 4  # as csrc/core/kernel_params.h
 
@@ -36,18 +35,8 @@ WORK_PER_THREAD = 4  # as csrc/core/kernel_params.h
 DECAY_STEPS = [1, 7, 1000, 2**23, 2**23 + 1, 10**6, 2**30 - 1, 2**30, 3 * 10**9, 10**12]
 
 
-def _compiler():
-    for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    cxx = _compiler()
-    if cxx is None:
-        pytest.skip("no C++ compiler")
+def emulator(cxx, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("metal_emulation")
     probe = tmp / "probe.cpp"
     probe.write_text("int main() { _Float16 h = 1.5f; return (float)h == 1.5f ? 0 : 1; }\n")
@@ -57,7 +46,7 @@ def emulator(tmp_path_factory):
     exe = tmp / "emulate"
     cmd = [
         cxx, "-std=c++17", "-O1", "-ffp-contract=off", "-Wall", "-Wextra",
-        f"-I{ROOT / 'csrc'}", f"-I{EMULATION}", str(EMULATION / "emulate.cpp"),
+        f"-I{CSRC}", f"-I{METAL_EMULATION}", str(METAL_EMULATION / "emulate.cpp"),
         "-o", str(exe),
     ]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -189,7 +178,7 @@ def grids(threads):
     return [(32, (threads + 3, 1)), (64, (3, -(-threads // 3) + 1))]
 
 
-def reference(step, init, end, d):
+def cpu_values(step, init, end, d):
     # float32 parameters promote every step dtype to a float32 result: the
     # CPU's value before its one rounding to the output dtype.
     r = _ext.cosine_decay(step, mx.array(init), mx.array(d, mx.int64), mx.array(end),
@@ -200,12 +189,12 @@ def reference(step, init, end, d):
 
 @pytest.mark.parametrize("out", OUT_DTYPES)
 @pytest.mark.parametrize("step", STEP_DTYPES)
-def test_contiguous(emulator, tmp_path, step, out):
+def test_contiguous_steps_match_the_cpu(emulator, tmp_path, step, out):
     # end = 0 keeps the tiny values near the end of the decay visible.
     init, end = float(np.float32(0.1)), 0.0
     for d in DECAY_STEPS:
         raw, to_mx = step_buffer(step, step_values(step, d))
-        ref = reference(to_mx(raw), init, end, d)
+        ref = cpu_values(to_mx(raw), init, end, d)
         threads = -(-raw.size // WORK_PER_THREAD)
         for idx, grid in grids(threads):
             got = emulate(emulator, tmp_path, variant="contiguous", step=step, out=out,
@@ -235,12 +224,12 @@ def strided_steps(step, d, layout):
 
 @pytest.mark.parametrize("out", OUT_DTYPES)
 @pytest.mark.parametrize("step", STEP_DTYPES)
-def test_strided_scalar_params(emulator, tmp_path, step, out):
+def test_strided_steps_scalar_params_match_the_cpu(emulator, tmp_path, step, out):
     init, end = float(np.float32(-1.5)), 0.0
     for layout in LAYOUTS:
         for d in (7, 2**30, 10**12):
             base, steps, shape, strides, offset = strided_steps(step, d, layout)
-            ref = reference(steps, init, end, d)
+            ref = cpu_values(steps, init, end, d)
             size = steps.size
             zeros = [0] * len(shape)
             for idx, grid in grids(size):
@@ -253,7 +242,7 @@ def test_strided_scalar_params(emulator, tmp_path, step, out):
 
 @pytest.mark.parametrize("out", OUT_DTYPES)
 @pytest.mark.parametrize("step", STEP_DTYPES)
-def test_strided_array_params(emulator, tmp_path, step, out):
+def test_strided_steps_array_params_match_the_cpu(emulator, tmp_path, step, out):
     # Steps (3, 4, 5) transposed; init (3, 1, 1), end (5,), decay_steps
     # (4, 1): every parameter broadcast differently; D < 1 gives NaN.
     init_raw, init_f32 = param_buffer(out, [1.0, -0.5, 0.75])
@@ -261,7 +250,7 @@ def test_strided_array_params(emulator, tmp_path, step, out):
     for ds in ([7, 10**12, 0, 3 * 10**9], [1, 10**6, -3, 2**40]):
         base, steps, shape, strides, offset = strided_steps(step, ds[0], "transposed")
         d = np.array(ds, np.int64)
-        ref = reference(steps, init_f32.reshape(3, 1, 1), end_f32, d.reshape(4, 1))
+        ref = cpu_values(steps, init_f32.reshape(3, 1, 1), end_f32, d.reshape(4, 1))
         for idx, grid in grids(steps.size):
             got = emulate(
                 emulator, tmp_path, variant="strided", step=step, out=out, idx=idx,
@@ -275,7 +264,7 @@ def test_strided_array_params(emulator, tmp_path, step, out):
 
 @pytest.mark.parametrize("out", OUT_DTYPES)
 @pytest.mark.parametrize("start", [-20, 0, 10**6 - 4, 2**40])
-def test_generated_steps(emulator, tmp_path, out, start):
+def test_generated_steps_array_params_match_the_cpu(emulator, tmp_path, out, start):
     # cosine_decay_values: init (2, 1), end (3,), decay_steps (2, 3); the
     # steps start, ..., start + 8 come from the position on the last axis.
     init_raw, init_f32 = param_buffer(out, [1.0, 0.5])
@@ -298,7 +287,7 @@ def test_generated_steps(emulator, tmp_path, out, start):
 
 
 @pytest.mark.parametrize("start", [-20, 0, 2**40])
-def test_generated_steps_scalar_params(emulator, tmp_path, start):
+def test_generated_steps_scalar_params_match_the_cpu(emulator, tmp_path, start):
     # schedule.values() with scalar parameters: no inputs at all.
     init, end, d, n = float(np.float32(0.1)), float(np.float32(1e-3)), 7, 40
     ref = _ext.cosine_decay_values(init, d, end, n, start, stream=mx.cpu)
@@ -314,7 +303,7 @@ def test_generated_steps_scalar_params(emulator, tmp_path, start):
 def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
     # The comparison is not vacuous: a different decay_steps changes the bits.
     raw, to_mx = step_buffer("int32", step_values("int32", 1000))
-    ref = reference(to_mx(raw), 1.0, 0.0, 1000)
+    ref = cpu_values(to_mx(raw), 1.0, 0.0, 1000)
     got = emulate(emulator, tmp_path, variant="contiguous", step="int32", out="float32",
                   idx=32, size=raw.size, grid=(raw.size, 1), scalars=(1.0, 0.0, 1001, 0),
                   buffers={"step": raw})
@@ -325,16 +314,16 @@ def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
 # The embedded source and the instantiations eval_gpu asks Metal for.
 
 def inlined_metal_dir():
-    shader = (ROOT / "csrc" / "metal" / "cosine_decay.metal").read_text()
+    shader = METAL_SHADER.read_text()
     for header in ("core/kernel_params.h", "core/cosine_decay_math.h"):
         line = f'#include "{header}"\n'
         assert line in shader
-        text = (ROOT / "csrc" / header).read_text()
+        text = (CSRC / header).read_text()
         shader = shader.replace(line, text.replace("#pragma once\n", ""))
     return shader
 
 
-def test_embedded_source_is_metal_dir():
+def test_embedded_source_is_the_shader_with_the_math_inlined():
     assert _ext._metal_source() == inlined_metal_dir()
 
 
@@ -349,7 +338,7 @@ def library_specs():
                 yield (False, False, True, mx_dtype(step), mx_dtype(out), large)
 
 
-def test_library_names_and_sources():
+def test_every_kernel_has_its_own_library_name_and_source():
     source = _ext._metal_source()
     names = set()
     for spec in library_specs():
@@ -370,7 +359,8 @@ def test_library_rejects_float64_and_bad_variants():
         _ext._metal_library(True, True, True, mx.int64, mx.float32, False)
 
 
-def test_instantiations_compile(emulator, tmp_path):
+def test_every_instantiation_compiles(emulator, cxx, tmp_path):
+    # (emulator: the same compiler, with _Float16 for metal_compat.h.)
     # Every [[host_name]] instantiation eval_gpu can emit, compiled as C++
     # against the shader (host_name becomes an empty attribute).
     source = _ext._metal_source()
@@ -379,7 +369,6 @@ def test_instantiations_compile(emulator, tmp_path):
     tu.write_text(
         '#include "metal_compat.h"\n#define host_name(name)\n'
         + source + "".join(tails) + "\nint main() { return 0; }\n")
-    cxx = _compiler()
     r = subprocess.run([cxx, "-std=c++17", "-fsyntax-only", "-Wall",
-                        f"-I{EMULATION}", str(tu)], capture_output=True, text=True)
+                        f"-I{METAL_EMULATION}", str(tu)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[:4000]

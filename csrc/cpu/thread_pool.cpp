@@ -12,6 +12,11 @@
 #include <thread>
 #include <vector>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#include <signal.h>
+#endif
+
 namespace mlx_cosine_decay::cpu {
 
 namespace {
@@ -21,6 +26,15 @@ class ThreadPool {
   // Grows the pool towards n workers; returns how many there are.
   int reserve(int n) {
     std::lock_guard lock(mutex_);
+#if defined(__unix__) || defined(__APPLE__)
+    // Workers start with every signal blocked (a thread inherits its
+    // creator's mask): a process-directed SIGINT or SIGTERM must reach the
+    // main thread, where Python handles it, not wake nothing in a worker
+    // while the main thread sleeps on.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+#endif
     while (static_cast<int>(workers_.size()) < n) {
       try {
         workers_.emplace_back([this] { work(); });
@@ -28,6 +42,9 @@ class ThreadPool {
         break;
       }
     }
+#if defined(__unix__) || defined(__APPLE__)
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+#endif
     return static_cast<int>(workers_.size());
   }
 
