@@ -12,14 +12,11 @@ import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
+from conftest import STEP_DTYPES, dtype_name
 
 import mlx_cosine_decay as mcd
 
 MAX_D = 2**62 - 1  # the largest accepted decay_steps
-
-
-def dtype_name(dtype):
-    return str(dtype).split(".")[-1]
 
 
 def kernel_param(x, out_dtype):
@@ -237,18 +234,6 @@ PARAM_FORMS = [
     mx.int8,
     mx.int32,
     mx.uint64,
-    mx.float16,
-    mx.bfloat16,
-    mx.float32,
-    mx.float64,
-]
-STEP_DTYPES = [
-    mx.bool_,
-    mx.uint8,
-    mx.int16,
-    mx.int32,
-    mx.uint32,
-    mx.int64,
     mx.float16,
     mx.bfloat16,
     mx.float32,

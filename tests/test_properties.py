@@ -24,6 +24,7 @@ import exact_truth
 import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
+from conftest import FLOAT_DTYPES, INT_DTYPES, NP_DTYPES, STEP_DTYPES, dtype_name
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,24 +41,13 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-INT_RANGES = {
-    mx.bool_: (0, 1),
-    mx.uint8: (0, 2**8 - 1),
-    mx.uint16: (0, 2**16 - 1),
-    mx.uint32: (0, 2**32 - 1),
-    mx.uint64: (0, 2**64 - 1),
-    mx.int8: (-(2**7), 2**7 - 1),
-    mx.int16: (-(2**15), 2**15 - 1),
-    mx.int32: (-(2**31), 2**31 - 1),
-    mx.int64: (-(2**63), 2**63 - 1),
+# The integer step dtypes and the values they hold.
+INT_RANGES = {d: (0, 1) for d in INT_DTYPES if d == mx.bool_} | {
+    d: (int(np.iinfo(NP_DTYPES[d]).min), int(np.iinfo(NP_DTYPES[d]).max))
+    for d in INT_DTYPES
+    if d != mx.bool_
 }
-FLOAT_STEPS = [mx.float16, mx.bfloat16, mx.float32, mx.float64]
-STEP_DTYPES = list(INT_RANGES) + FLOAT_STEPS
-PARAM_DTYPES = [mx.float16, mx.bfloat16, mx.float32, mx.float64]
-
-
-def name(dtype):
-    return str(dtype).split(".")[-1]
+PARAM_DTYPES = FLOAT_DTYPES
 
 
 def as_float64(a):
@@ -198,9 +188,9 @@ def check_against_truth(got, step, init, d, end):
     for idx in np.ndindex(shape):
         s, i, dd, e = (a[idx] for a in truth_args)
         exact = exact_truth.value(s, i, int(dd), e)
-        if not exact_truth.within_bound(g[idx], exact, name(out), i, e):
+        if not exact_truth.within_bound(g[idx], exact, dtype_name(out), i, e):
             bad.append((s, i, int(dd), e, float(g[idx]), float(exact)))
-    assert not bad, f"{name(out)} results off the bound: {bad[:5]}"
+    assert not bad, f"{dtype_name(out)} results off the bound: {bad[:5]}"
 
 
 @SETTINGS
@@ -227,8 +217,7 @@ def test_scalar_and_array_parameters_identical_bits(case):
             ramp = mx.array(ramp, dtype=mx.float64).astype(step.dtype)
         else:
             lo, hi = INT_RANGES[step.dtype]
-            np_dtype = np.bool_ if step.dtype == mx.bool_ else np.dtype(name(step.dtype))
-            ramp = mx.array(np.clip(ramp, lo, min(hi, 2**62)).astype(np_dtype))
+            ramp = mx.array(np.clip(ramp, lo, min(hi, 2**62)).astype(NP_DTYPES[step.dtype]))
         both = mx.concatenate([step.reshape(-1), ramp])
         a = mcd.cosine_decay(init, d_number, end)(both)
         b = mcd.cosine_decay(init, mx.array(d_number), end)(both)
