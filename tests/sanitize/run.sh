@@ -42,6 +42,9 @@ vpy=$out/venv/bin/python
   pytest numpy hypothesis
 echo "sanitize: environment ready after $((SECONDS - start)) s"
 
+# The build imports the sanitized module (nanobind's stubgen), so libasan is
+# preloaded there too (into the compilers as well: harmless, leaks off).
+LD_PRELOAD=$libasan ASAN_OPTIONS=detect_leaks=0 \
 CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$vpy" -m pip install -q --disable-pip-version-check \
   --no-deps --no-build-isolation --force-reinstall "$root" \
   -Cbuild-dir="$out/build" \
