@@ -25,11 +25,15 @@ start=$SECONDS
 
 flags="-fsanitize=address,undefined -fsanitize=float-cast-overflow \
 -fno-sanitize-recover=all -fno-omit-frame-pointer"
+# libasan first; libstdc++ with it, so that ASan's __cxa_throw interceptor
+# finds the real one (Python loads libstdc++ only later, with the extension).
 libasan=$(g++ -print-file-name=libasan.so)
-if [[ ! -e $libasan ]]; then
-  echo "sanitize: libasan not found (g++ -print-file-name=libasan.so)" >&2
+libstdcxx=$(g++ -print-file-name=libstdc++.so.6)
+if [[ ! -e $libasan || ! -e $libstdcxx ]]; then
+  echo "sanitize: libasan or libstdc++ not found (g++ -print-file-name)" >&2
   exit 1
 fi
+preload="$libasan $libstdcxx"
 
 # The build and test dependencies at the project's pins.
 pin() { grep -o "\"$1==[^;\"]*" "$root/pyproject.toml" | head -1 | tr -d '"'; }
@@ -44,7 +48,7 @@ echo "sanitize: environment ready after $((SECONDS - start)) s"
 
 # The build imports the sanitized module (nanobind's stubgen), so libasan is
 # preloaded there too (into the compilers as well: harmless, leaks off).
-LD_PRELOAD=$libasan ASAN_OPTIONS=detect_leaks=0 \
+LD_PRELOAD=$preload ASAN_OPTIONS=detect_leaks=0 \
 CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$vpy" -m pip install -q --disable-pip-version-check \
   --no-deps --no-build-isolation --force-reinstall "$root" \
   -Cbuild-dir="$out/build" \
@@ -54,7 +58,7 @@ CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$vpy" -m pip install -q --disable-pip-version-
   -Ccmake.define.CMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined"
 echo "sanitize: built after $((SECONDS - start)) s"
 
-export LD_PRELOAD=$libasan
+export LD_PRELOAD=$preload
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export PYTHONDONTWRITEBYTECODE=1
