@@ -101,9 +101,10 @@ COSINE_DECAY_INLINE double period_mod(double a, double b) {
 // explicit fma so every backend rounds the same way. One polynomial serves
 // both halves of the curve (cos^2 = 1 - sin^2, taken as init - range * sin^2,
 // which never cancels there). `Wide` is true for float64 results, and for
-// float32 results where init and end have opposite signs: there the value
-// crosses zero and the fitted polynomial's 3e-12 relative error in sin^2,
-// times |init - end|, would exceed an ulp of the result near the crossing. The
+// rows whose init and end have opposite signs: there the value crosses zero
+// and the fitted polynomial's 3e-12 relative error in sin^2, times
+// |init - end|, would exceed an ulp of a float32 result near the crossing
+// (`decay_from` also takes the exact values of sin^2 there). The
 // polynomials, with their error relative to P on z <= (pi/4)^2 (as stored:
 // with the coefficients rounded to the type):
 //   float, narrow: the Taylor series, 6 terms: coefficient k is
@@ -281,15 +282,20 @@ COSINE_DECAY_INLINE double angle(double q, Params<R, double> p) {
 // The value at the exact distance q <= D / 2 from the nearer end of the
 // decay: the angle x = pi q / 2D lies in [0, pi/4], and the value is
 // init - range * sin^2(x) near step 0, end + range * sin^2(x) near D.
-// `half` and `third`: q = D/2 or D/3, where sin^2 is exactly 1/2 or 1/4.
-// `Wide`: the 10-term series (see sin2_polynomial).
+// `half` and `third`: q = D/2 or D/3, where sin^2 is exactly 1/2 or 1/4;
+// taken exactly when `Wide` (float64 results and zero-crossing rows: only
+// there can the value be exactly 0; elsewhere the polynomial's value is as
+// good, and the loop keeps its cost). `Wide` also selects the 10-term
+// series in double (see sin2_polynomial).
 template <bool Wide, typename R, typename T>
 COSINE_DECAY_INLINE T
 decay_from(T q, bool near_end, bool half, bool third, Params<R, T> p) {
   T x = angle(q, p);
   T s2 = sin2_polynomial<Wide>(x * x);
-  s2 = half ? T(0.5) : s2;
-  s2 = third ? T(0.25) : s2;
+  if (Wide) {
+    s2 = half ? T(0.5) : s2;
+    s2 = third ? T(0.25) : s2;
+  }
   return COSINE_DECAY_FMA(
       near_end ? p.range : -p.range, s2, near_end ? p.end : p.init);
 }
@@ -304,7 +310,11 @@ COSINE_DECAY_INLINE T decay_at(R m, Params<R, T> p) {
   bool near_end = rest < m;
   R q = COSINE_DECAY_MIN(m, rest);
   return decay_from<Wide>(
-      static_cast<T>(q), near_end, q == p.half_q, q == p.third_q, p);
+      static_cast<T>(q),
+      near_end,
+      Wide && q == p.half_q,
+      Wide && q == p.third_q,
+      p);
 }
 
 #if !defined(__METAL_VERSION__) && !defined(__CUDACC_RTC__)

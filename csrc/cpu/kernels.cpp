@@ -137,7 +137,7 @@ void decay_run(
     for (int32_t j = 0; j < m; ++j) {
       T qj = q + dq * static_cast<T>(j);
       out[j0 + j] = static_cast<Out>(math::decay_from<Wide>(
-          qj, near_end, qj == half_q, qj == third_q, p));
+          qj, near_end, Wide && qj == half_q, Wide && qj == third_q, p));
     }
   }
 }
@@ -201,15 +201,17 @@ math::Params<R, Compute<Result>> params_of(const Curve& c) {
   return c.shape ? math::shape_params(p) : p;
 }
 
-// The 10-term series (math::sin2_polynomial) for float64 results, and where
-// the value crosses zero (init and end of opposite signs): the 6-term fit's
-// error relative to |init - end| would be more than an ulp of the result
-// near the crossing. Elsewhere the fit (two fma fewer per value).
+// `Wide` kernels (math::decay_from) for float64 results and where the value
+// crosses zero (init and end of opposite signs): the 10-term series in
+// double, where the 6-term fit's error relative to |init - end| would be
+// more than an ulp of the result near the crossing, and sin^2 exactly 1/2
+// and 1/4 at q = D/2, D/3, where the value can be exactly 0. Elsewhere the
+// fit and no such tests: the loop of the common case stays as short.
 // Calls f(std::bool_constant<Wide>{}) with the series this row needs.
 template <typename Result, typename F>
 void with_series(const Curve& c, F f) {
-  if constexpr (wide<Result> || std::is_same_v<Compute<Result>, float>) {
-    f(std::bool_constant<wide<Result>>{}); // float: one series serves all
+  if constexpr (wide<Result>) {
+    f(std::true_type{});
   } else if (c.crosses_zero) {
     f(std::true_type{});
   } else {
