@@ -46,9 +46,11 @@ using Param = std::variant<double, mx::array>;
 /**
  * As above with array-valued parameters, which broadcast against each other
  * and the steps. decay_steps must have an integer dtype; its entries are not
- * read when the graph is built, so an entry < 1 gives NaN there (Schedule
- * checks them when it is made). The result dtype promotes the float dtype of
- * the steps with those of the init and end arrays.
+ * read when the graph is built, so an entry outside [1, 2**62 - 1] gives NaN
+ * there on every backend (Schedule checks them when it is made). The result
+ * dtype is MLX's for the reference's `end + decay * (init - end)` (numbers
+ * weak). Throws std::invalid_argument if the result would exceed MLX's
+ * memory limit.
  */
 mx::array cosine_decay(
     const mx::array& step,
