@@ -175,8 +175,8 @@ void run(const Case& c, const std::string& dir, std::vector<char>& out_bytes) {
   auto end_bytes = read_file(dir + "/end.bin");
   auto d_bytes = read_file(dir + "/decay_steps.bin");
   auto* step = reinterpret_cast<const In*>(step_bytes.data()) + c.offsets[0];
-  auto* init = reinterpret_cast<const Out*>(init_bytes.data()) + c.offsets[1];
-  auto* end = reinterpret_cast<const Out*>(end_bytes.data()) + c.offsets[2];
+  auto* init = reinterpret_cast<const float*>(init_bytes.data()) + c.offsets[1];
+  auto* end = reinterpret_cast<const float*>(end_bytes.data()) + c.offsets[2];
   auto* d = reinterpret_cast<const int64_t*>(d_bytes.data()) + c.offsets[3];
   auto* out = reinterpret_cast<Out*>(out_bytes.data());
   IdxT size = static_cast<IdxT>(c.size);
