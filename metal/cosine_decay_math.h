@@ -24,8 +24,21 @@
 #define COSINE_DECAY_FMA metal::fma
 #define COSINE_DECAY_FMOD metal::fmod
 #define COSINE_DECAY_MIN metal::min
+// CUDA (begin): NVRTC has no standard headers; its math functions are
+// built in. The kernels are device code.
+#elif defined(__CUDACC_RTC__)
+#define COSINE_DECAY_INLINE __device__ __forceinline__
+#define COSINE_DECAY_UNROLL _Pragma("unroll")
+#define COSINE_DECAY_FMA fma
+#define COSINE_DECAY_FMOD fmod
+#define COSINE_DECAY_MIN cosine_decay_math::min_of
+// CUDA (end)
+#else
+#ifdef __CUDACC__ // nvcc: host and device code
+#define COSINE_DECAY_INLINE __host__ __device__ __forceinline__
 #else
 #define COSINE_DECAY_INLINE inline __attribute__((always_inline))
+#endif
 #define COSINE_DECAY_UNROLL _Pragma("GCC unroll 16")
 #include <cmath>
 #include <cstdint>
@@ -44,6 +57,18 @@ typedef long int64_t;
 typedef ulong uint64_t;
 typedef uint uint32_t;
 typedef int int32_t;
+#elif defined(__CUDACC_RTC__) // CUDA (begin)
+typedef long long int64_t;
+typedef unsigned long long uint64_t;
+typedef unsigned int uint32_t;
+typedef int int32_t;
+
+// std::min: b if b < a, else a.
+template <typename T>
+COSINE_DECAY_INLINE T min_of(T a, T b) {
+  return b < a ? b : a;
+}
+// CUDA (end)
 #else
 using std::int32_t;
 using std::int64_t;
@@ -280,6 +305,8 @@ template <typename T>
 COSINE_DECAY_INLINE bool sign_bit(T t) {
 #ifdef __METAL_VERSION__
   return metal::signbit(t);
+#elif defined(__CUDACC_RTC__) // CUDA
+  return signbit(t);
 #else
   using I = std::conditional_t<sizeof(T) == 8, int64_t, int32_t>;
   I bits;

@@ -4,7 +4,22 @@
 ``mlx.optimizers.cosine_decay``.
 """
 
-import mlx.core as mx
+import sys
+
+try:
+    import mlx.core as mx
+except ImportError as error:
+    # On Linux `mlx` is only the front end: libmlx comes with a backend wheel,
+    # chosen by an extra as for MLX itself (see pyproject.toml).
+    if sys.platform != "linux":
+        raise
+    raise ImportError(
+        f"mlx_cosine_decay needs an MLX backend, but `import mlx.core` failed ({error}). "
+        "Install one with the extra for your machine: "
+        "pip install 'mlx-cosine-decay[cpu]' (CPU only), "
+        "'mlx-cosine-decay[cuda12]' or 'mlx-cosine-decay[cuda13]' "
+        "(NVIDIA GPU with a CUDA 12 or 13 driver)."
+    ) from error
 
 from ._build_info import mlx_version as _built_with, version as __version__
 
