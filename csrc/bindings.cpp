@@ -8,6 +8,8 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/variant.h>
 
+#include "cuda/backend.h"
+#include "cuda/kernel_source.h"
 #include "metal/kernel_source.h"
 #include "mlx_cosine_decay/cosine_decay.h"
 
@@ -128,4 +130,28 @@ NB_MODULE(_ext, m) {
       "step"_a,
       "out"_a,
       "large"_a);
+
+  // CUDA (begin). Private, for tests: the embedded CUDA source, the name
+  // expression eval_gpu would ask NVRTC for, and whether the CUDA plugin is
+  // loaded (it serves eval_gpu).
+  m.def("_cuda_source", &cd::cuda::cuda_source);
+  m.def(
+      "_cuda_kernel",
+      [](bool contiguous,
+         bool generated,
+         bool array_params,
+         mx::Dtype step,
+         mx::Dtype out,
+         bool large) {
+        return cd::cuda::kernel_expression(
+            {contiguous, generated, array_params, step, out, large});
+      },
+      "contiguous"_a,
+      "generated"_a,
+      "array_params"_a,
+      "step"_a,
+      "out"_a,
+      "large"_a);
+  m.def("_cuda_plugin_loaded", [] { return cd::cuda::eval_gpu() != nullptr; });
+  // CUDA (end)
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cuda/backend.h"
 #include "mlx/backend/metal/metal.h"
 #include "mlx/ops.h"
 
@@ -45,10 +46,12 @@ void check_real(const mx::array& a, const char* name) {
   }
 }
 
-// Where MLX's GPU is not Metal (CUDA, or none), the op runs on the CPU.
+// Where MLX's GPU is neither Metal nor CUDA with our CUDA plugin loaded,
+// the op runs on the CPU.
 mx::Stream resolve_stream(mx::StreamOrDevice s) {
   auto stream = mx::to_stream(s);
-  if (stream.device == mx::Device::gpu && !mx::metal::is_available()) {
+  if (stream.device == mx::Device::gpu && !mx::metal::is_available() &&
+      !cuda::eval_gpu()) {
     return mx::default_stream(mx::Device::cpu);
   }
   return stream;

@@ -162,11 +162,19 @@ void CosineDecay::eval_gpu(
 
 #else // no Metal
 
+#include "cuda/backend.h"
+
 namespace mlx_cosine_decay {
 
-void CosineDecay::eval_gpu(const std::vector<mx::array>&, mx::array&) {
+void CosineDecay::eval_gpu(
+    const std::vector<mx::array>& inputs,
+    mx::array& out) {
+  if (auto eval = cuda::eval_gpu()) { // the CUDA plugin (csrc/cuda/)
+    return eval(*this, inputs, out);
+  }
   throw std::runtime_error(
-      "[cosine_decay] This MLX build has no Metal GPU; use the CPU stream.");
+      "[cosine_decay] This MLX build has no Metal GPU and the CUDA plugin is "
+      "not loaded; use the CPU stream.");
 }
 
 } // namespace mlx_cosine_decay

@@ -31,6 +31,15 @@ if mx.__version__ != _built_with:
     )
 
 from . import _ext  # noqa: E402
+
+# CUDA (begin): the CUDA kernels are a library of their own that needs MLX's
+# CUDA backend; loading it makes it serve eval_gpu (csrc/cuda/backend.h).
+if sys.platform == "linux" and mx.cuda.is_available():
+    import ctypes
+    from pathlib import Path
+
+    ctypes.CDLL(str(Path(_ext.__file__).parent / "lib" / "libmlx_cosine_decay_cuda.so"))
+# CUDA (end)
 from ._schedule import CosineDecaySchedule, cosine_decay  # noqa: E402
 
 cosine_decay_op = _ext.cosine_decay
