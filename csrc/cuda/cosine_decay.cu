@@ -186,31 +186,25 @@ COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
   return math::decay_at<false>(m, p); // float32 and narrower results
 }
 
-// Calls f(params) with the parameters in the reduction type R the CPU
-// chooses for widened steps of type S (csrc/cpu/kernels.cpp `row`): floating
-// steps in float while 2D <= 2^24, else double; 64-bit integers in int64;
-// narrower integers (and bool) in int32 while 2D <= INT32_MAX, else int64.
+// The reduction type R the CPU chooses for widened steps of type S
+// (csrc/cpu/kernels.cpp `row`): floating steps in float while 2D <= 2^24,
+// else double; 64-bit integers in int64; narrower integers (and bool) in
+// int32 while 2D <= INT32_MAX, else int64. `Narrow` where narrow(d) holds.
 template <typename S>
 struct Reduction {
-  template <typename T, typename F>
-  static COSINE_DECAY_INLINE void with_params(T init, T end, int64_t d, F f) {
-    if (sizeof(S) < 8 && 2 * d <= 2147483647) {
-      f(math::make_params<int32_t, T>(init, end, d));
-    } else {
-      f(math::make_params<int64_t, T>(init, end, d));
-    }
+  typedef int32_t Narrow;
+  typedef int64_t Wide;
+  static COSINE_DECAY_INLINE bool narrow(int64_t d) {
+    return sizeof(S) < 8 && 2 * d <= 2147483647;
   }
 };
 
 template <>
 struct Reduction<float> {
-  template <typename T, typename F>
-  static COSINE_DECAY_INLINE void with_params(T init, T end, int64_t d, F f) {
-    if (2 * d <= (int64_t{1} << 24)) {
-      f(math::make_params<float, T>(init, end, d));
-    } else {
-      f(math::make_params<double, T>(init, end, d));
-    }
+  typedef float Narrow;
+  typedef double Wide;
+  static COSINE_DECAY_INLINE bool narrow(int64_t d) {
+    return 2 * d <= (int64_t{1} << 24);
   }
 };
 
@@ -228,6 +222,29 @@ COSINE_DECAY_INLINE IdxT block_begin() {
       static_cast<IdxT>(threadIdx.x);
 }
 
+// The thread's N elements with the parameters in reduction type R.
+template <typename R, typename In, typename Out, typename IdxT, int N, bool Generated>
+COSINE_DECAY_INLINE void contiguous_run(
+    const In* step,
+    Out* out,
+    const Scalars& sc,
+    IdxT size,
+    IdxT begin) {
+  typedef typename Widen<In>::type S;
+  typedef typename Compute<Out>::type T;
+  math::Params<R, T> p =
+      math::make_params<R, T>(T(sc.init), T(sc.end), sc.decay_steps);
+  IdxT stride = static_cast<IdxT>(blockDim.x);
+  for (int j = 0; j < N; ++j) {
+    IdxT i = begin + static_cast<IdxT>(j) * stride;
+    if (i < size) {
+      S s = Generated ? static_cast<S>(sc.start + static_cast<int64_t>(i))
+                      : Widen<In>::get(step[i]);
+      out[i] = Narrow<Out>::get(value_at(s, p));
+    }
+  }
+}
+
 // Contiguous steps (or any layout the output shares), or the generated steps
 // start, start + 1, ... of a 1-d output; scalar parameters. N elements per
 // thread. `out` may be `step` itself (a donated buffer): each element is read
@@ -239,23 +256,17 @@ COSINE_DECAY_GLOBAL void cosine_decay_contiguous(
     const Scalars sc,
     const IdxT size) {
   typedef typename Widen<In>::type S;
-  typedef typename Compute<Out>::type T;
   IdxT begin = block_begin<IdxT, N>();
   if (begin >= size) {
     return;
   }
-  IdxT stride = static_cast<IdxT>(blockDim.x);
-  Reduction<S>::with_params(
-      T(sc.init), T(sc.end), sc.decay_steps, [&](auto p) {
-        for (int j = 0; j < N; ++j) {
-          IdxT i = begin + static_cast<IdxT>(j) * stride;
-          if (i < size) {
-            S s = Generated ? static_cast<S>(sc.start + static_cast<int64_t>(i))
-                            : Widen<In>::get(step[i]);
-            out[i] = Narrow<Out>::get(value_at(s, p));
-          }
-        }
-      });
+  if (Reduction<S>::narrow(sc.decay_steps)) {
+    contiguous_run<typename Reduction<S>::Narrow, In, Out, IdxT, N, Generated>(
+        step, out, sc, size, begin);
+  } else {
+    contiguous_run<typename Reduction<S>::Wide, In, Out, IdxT, N, Generated>(
+        step, out, sc, size, begin);
+  }
 }
 
 // Any layout: one element per thread of a row-contiguous output over
@@ -309,9 +320,12 @@ COSINE_DECAY_GLOBAL void cosine_decay_strided(
     out[i] = Narrow<Out>::get(T(quiet_nan()));
     return;
   }
-  Reduction<S>::with_params(init_value, end_value, d, [&](auto p) {
-    out[i] = Narrow<Out>::get(value_at(s, p));
-  });
+  typedef typename Reduction<S>::Narrow Narrow_R;
+  typedef typename Reduction<S>::Wide Wide_R;
+  out[i] = Narrow<Out>::get(
+      Reduction<S>::narrow(d)
+          ? value_at(s, math::make_params<Narrow_R, T>(init_value, end_value, d))
+          : value_at(s, math::make_params<Wide_R, T>(init_value, end_value, d)));
 }
 
 } // namespace cosine_decay_cuda
