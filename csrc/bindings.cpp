@@ -153,5 +153,8 @@ NB_MODULE(_ext, m) {
       "out"_a,
       "large"_a);
   m.def("_cuda_plugin_loaded", [] { return cd::cuda::eval_gpu() != nullptr; });
+  m.def("_node_device", [](const mx::array& a) {
+    return a.primitive().device() == mx::Device::gpu ? "gpu" : "cpu";
+  });
   // CUDA (end)
 }

@@ -100,3 +100,4 @@ def test_symbols_resolve_against_cuda_libmlx(cuda):
     # The check can fail: the CPU libmlx lacks the CUDA backend the plugin uses.
     cpu_libmlx = Path(mx.__file__).parent / "lib" / "libmlx.so"
     assert any("cu14CommandEncoder" in s for s in unresolved(PLUGIN, cpu_libmlx))
+

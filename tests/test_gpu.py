@@ -1,7 +1,12 @@
-"""Schedules on the GPU stream against the CPU stream. Runs only where MLX has
-a Metal GPU (Apple silicon); skipped elsewhere. On a GPU the result may differ
-from the CPU by a few float32 ulps: the Metal compiler may contract a * b + c
-into fma and its division need not round correctly."""
+"""Schedules on the GPU stream against the CPU stream. Runs where MLX has a GPU
+that the op serves: Metal (Apple silicon), or CUDA with our plugin loaded;
+skipped elsewhere.
+
+On Metal the result may differ from the CPU by a few float32 ulps: the shader
+computes in float32, the Metal compiler may contract a * b + c into fma and
+its division need not round correctly. On CUDA the kernels compute as the CPU
+does (double for float32 results, --fmad=false), so results are the CPU's bit
+for bit (NaNs by position)."""
 
 import mlx.core as mx
 import mlx.optimizers as optim
@@ -10,7 +15,9 @@ import pytest
 
 from mlx_cosine_decay import _ext, cosine_decay
 
-pytestmark = pytest.mark.skipif(not mx.metal.is_available(), reason="no Metal GPU")
+CUDA = mx.cuda.is_available() and _ext._cuda_plugin_loaded()
+pytestmark = pytest.mark.skipif(not (mx.metal.is_available() or CUDA),
+                                reason="no Metal GPU and no CUDA GPU with the plugin")
 
 STEP_DTYPES = [mx.bool_, mx.uint8, mx.uint16, mx.uint32, mx.uint64, mx.int8, mx.int16,
                mx.int32, mx.int64, mx.float16, mx.bfloat16, mx.float32]
@@ -25,6 +32,11 @@ def both(f):
 
 
 def assert_close(gpu, cpu, dtype):
+    if CUDA:  # bit for bit (both widened to float32 exactly)
+        nan = np.isnan(cpu)
+        assert np.array_equal(np.isnan(gpu), nan)
+        assert np.array_equal(gpu[~nan].view(np.uint32), cpu[~nan].view(np.uint32))
+        return
     # A few ulps of the output type (the CPU result is the reference).
     ulps = {mx.float32: 2.0**-23, mx.float16: 2.0**-10, mx.bfloat16: 2.0**-7}[dtype]
     np.testing.assert_allclose(gpu, cpu, rtol=4 * ulps, atol=1e-30, equal_nan=True)
@@ -85,3 +97,61 @@ def test_schedule_on_the_default_gpu_stream():
 def test_float64_is_rejected_on_the_gpu():
     with pytest.raises(ValueError, match="float64"):
         _ext.cosine_decay(mx.array([1.0], mx.float64), 1.0, 10, stream=mx.gpu)
+
+
+# CUDA only: the plugin's own paths.
+cuda_only = pytest.mark.skipif(not CUDA, reason="CUDA plugin not loaded")
+
+
+@cuda_only
+def test_gpu_stream_stays_on_the_gpu():
+    # resolve_stream sends a GPU stream to the CPU only where no GPU kernel
+    # serves the op; with the CUDA plugin loaded the node stays on the GPU.
+    assert _ext._node_device(_ext.cosine_decay(mx.arange(10), 1.0, 10, 0.0,
+                                               stream=mx.gpu)) == "gpu"
+    with mx.stream(mx.gpu):
+        assert _ext._node_device(cosine_decay(1.0, 10)(mx.arange(10))) == "gpu"
+
+
+@cuda_only
+@pytest.mark.parametrize("step,out", [
+    (mx.int32, mx.float32), (mx.uint8, mx.float32), (mx.int64, mx.float32),
+    (mx.float32, mx.float32), (mx.float16, mx.float16), (mx.float16, mx.float32),
+    (mx.bfloat16, mx.bfloat16), (mx.bfloat16, mx.float32)])
+def test_array_params_every_output_dtype(step, out):
+    steps = step_array(step, 1000).reshape(-1, 1)
+    init = mx.array([1.0, -0.5, 0.75, 3.0], out)
+    d = mx.array([7, 1000, 10**12, 3 * 10**9])
+    end = mx.array([0.0, 0.125, -2.0, 0.5], out)
+    gpu, cpu, dtype = both(lambda s: _ext.cosine_decay(steps, init, d, end, stream=s))
+    assert dtype == out
+    assert_close(gpu, cpu, dtype)
+
+
+@cuda_only
+def test_values_scalar_params_and_donation():
+    gpu, cpu, dtype = both(lambda s: _ext.cosine_decay_values(0.1, 1000, 1e-3, 5000, -2500,
+                                                              stream=s))
+    assert_close(gpu, cpu, dtype)
+    # A donated step buffer (int32 -> float32) becomes the output.
+    steps = mx.arange(-3000, 3000, dtype=mx.int32)
+    want = _ext.cosine_decay(steps, 0.1, 1000, 0.0, stream=mx.cpu)
+    mx.eval(want)
+    got = _ext.cosine_decay(mx.arange(-3000, 3000, dtype=mx.int32), 0.1, 1000, 0.0,
+                            stream=mx.gpu)
+    mx.eval(got)
+    assert_close(np.array(got), np.array(want), mx.float32)
+
+
+@cuda_only
+def test_64_bit_indices():
+    # More than 2^32 elements: the kernels with 64-bit indices (4.3 GB of
+    # uint8 steps, 17 GB of float32 results); the tail is checked.
+    n = 2**32 + 1000
+    steps = (mx.arange(n, dtype=mx.uint32) % 251).astype(mx.uint8)
+    gpu = _ext.cosine_decay(steps, 1.0, 200, 0.0, stream=mx.gpu)
+    tail = gpu[-4096:]
+    want = _ext.cosine_decay(steps[-4096:], 1.0, 200, 0.0, stream=mx.cpu)
+    mx.eval(tail, want)
+    assert_close(np.array(tail), np.array(want), mx.float32)
+
