@@ -95,8 +95,9 @@ def test_schedule_on_the_default_gpu_stream():
 
 
 def test_float64_is_rejected_on_the_gpu():
+    # When the node is made (MLX) or at the latest when it is evaluated.
     with pytest.raises(ValueError, match="float64"):
-        _ext.cosine_decay(mx.array([1.0], mx.float64), 1.0, 10, stream=mx.gpu)
+        mx.eval(_ext.cosine_decay(mx.array([1.0], mx.float64), 1.0, 10, stream=mx.gpu))
 
 
 # CUDA only: the plugin's own paths.

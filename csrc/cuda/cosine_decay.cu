@@ -43,7 +43,7 @@ struct Scalars {
 // strides[k * ndim + axis] for k = step, init, end, decay_steps, in elements
 // (0 where broadcast, negative where reversed).
 struct Layout {
-  int32_t shape[max_ndim];
+  int64_t shape[max_ndim];
   int64_t strides[4 * max_ndim];
   int32_t ndim;
 };

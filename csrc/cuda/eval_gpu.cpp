@@ -252,11 +252,11 @@ struct Scalars {
 static_assert(sizeof(Scalars) == 24, "must match the kernel's Scalars");
 
 struct Layout {
-  int32_t shape[max_ndim];
+  int64_t shape[max_ndim];
   int64_t strides[4 * max_ndim];
   int32_t ndim;
 };
-static_assert(sizeof(Layout) == 368, "must match the kernel's Layout");
+static_assert(sizeof(Layout) == 408, "must match the kernel's Layout");
 
 // The output's shape with the strides of step, init, end and decay_steps,
 // axes of size 1 dropped and axes that every operand walks contiguously
@@ -295,10 +295,7 @@ Layout collapse(const mx::Shape& shape, const std::vector<mx::Strides>& strides)
   Layout layout{};
   layout.ndim = ndim;
   for (int ax = 0; ax < ndim; ++ax) {
-    if (extents[ax] > std::numeric_limits<int32_t>::max()) {
-      fail("an axis longer than 2^31 - 1 elements");
-    }
-    layout.shape[ax] = static_cast<int32_t>(extents[ax]);
+    layout.shape[ax] = extents[ax];
     for (size_t k = 0; k < strides.size(); ++k) {
       layout.strides[k * ndim + ax] = merged[k][ax];
     }

@@ -73,7 +73,7 @@ Launch read_launch(const std::string& dir) {
     } else if (key == "size") in >> c.size;
     else if (key == "launch") in >> c.blocks >> c.threads;
     else if (key == "shape") {
-      int extent;
+      int64_t extent;
       while (in >> extent) {
         c.layout.shape[c.layout.ndim++] = extent;
       }
