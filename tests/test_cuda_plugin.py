@@ -80,7 +80,10 @@ def unresolved(library, libmlx):
 def test_plugin_is_installed_beside_the_main_library():
     # Built wherever the build finds CUDA headers: the build requirements
     # bring them on Linux (pyproject.toml).
-    assert PLUGIN.exists() and MAIN.exists()
+    assert MAIN.exists()
+    assert PLUGIN.exists(), (
+        "the CUDA plugin was not built: a build without isolation needs the build "
+        "requirements nvidia-cuda-runtime and nvidia-cuda-crt (or a CUDA toolkit)")
     assert set(needed(PLUGIN)) >= {"libmlx.so", "libmlx_cosine_decay.so"}
     assert not any("cuda" in n or "nvrtc" in n for n in needed(PLUGIN))  # found at run time
 
