@@ -1,24 +1,26 @@
 # Embeds a kernel source into a C++ file, as MLX embeds its JIT sources
-# (mlx/backend/metal/make_compiled_preamble.sh): SOURCE with each
-# `#include "<name>"` of a header in HEADERS replaced by that header, returned
-# by FUNCTION() in NAMESPACE, with FUNCTION_hash() giving a hash of the text
-# for the names of compiled modules. Run in script mode:
+# (mlx/backend/metal/make_compiled_preamble.sh): SOURCE (the Metal shader,
+# the CUDA kernels) with each `#include "<header>"` of HEADERS (paths relative
+# to INCLUDE_DIR) replaced by that header, returned by FUNCTION() in
+# NAMESPACE, with FUNCTION_hash() giving a hash of the text for the names of
+# compiled libraries and modules. Run in script mode:
 #
-#   cmake -DSOURCE=... -DHEADERS=a.h;b.h -DNAMESPACE=... -DFUNCTION=...
-#         -DDECLARATIONS=header/to/include.h -DOUTPUT=... -P embed_kernel_source.cmake
+#   cmake -DSOURCE=... -DINCLUDE_DIR=... -DHEADERS=a.h,b.h -DNAMESPACE=...
+#         -DFUNCTION=... -DDECLARATIONS=header/to/include.h -DOUTPUT=...
+#         -P embed_kernel_source.cmake
 
-foreach(var SOURCE HEADERS NAMESPACE FUNCTION DECLARATIONS OUTPUT)
+foreach(var SOURCE INCLUDE_DIR HEADERS NAMESPACE FUNCTION DECLARATIONS OUTPUT)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "embed_kernel_source.cmake: ${var} is not set")
   endif()
 endforeach()
 
 file(READ "${SOURCE}" source)
-foreach(header IN LISTS HEADERS)
-  get_filename_component(name "${header}" NAME)
-  file(READ "${header}" text)
+string(REPLACE "," ";" headers "${HEADERS}")
+foreach(header IN LISTS headers)
+  file(READ "${INCLUDE_DIR}/${header}" text)
   string(REPLACE "#pragma once\n" "" text "${text}")
-  set(include_line "#include \"${name}\"\n")
+  set(include_line "#include \"${header}\"\n")
   string(FIND "${source}" "${include_line}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "${SOURCE} does not contain ${include_line}")

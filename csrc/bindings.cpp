@@ -1,6 +1,11 @@
 // Copyright © 2026 mlx-cosine-decay authors.
 //
-// The Python module: bindings only. Validation lives in the C++ ops.
+// The Python module: bindings only. Validation lives in the C++ ops; the one
+// conversion done here is decay_steps from a Python number (see DecaySteps).
+
+#include <cmath>
+#include <string>
+#include <variant>
 
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
@@ -18,93 +23,366 @@ using namespace nb::literals;
 namespace mx = mlx::core;
 namespace cd = mlx_cosine_decay;
 
+namespace {
+
+// decay_steps given as a Python number, kept as the object. nanobind's
+// int64_t caster turns an int outside int64 (2**63, 1e20) or an integral
+// float (1000.0, which mlx.optimizers accepts) into "incompatible function
+// arguments"; this one takes any non-array argument, and to_int64() gives
+// the error that names decay_steps.
+struct DecaySteps {
+  nb::object value;
+};
+
+[[noreturn]] void type_error(const std::string& what) {
+  throw nb::type_error(("[cosine_decay] " + what).c_str());
+}
+
+[[noreturn]] void value_error(const std::string& what) {
+  throw nb::value_error(("[cosine_decay] " + what).c_str());
+}
+
+int64_t to_int64(const DecaySteps& d) {
+  nb::handle x = d.value;
+  auto shown = [&] { return std::string(nb::repr(x).c_str()); };
+  auto out_of_range = [&](bool negative) {
+    // Below 1 has the reference's text; the op checks the range it accepts.
+    value_error(
+        negative ? "decay_steps must be greater than 0, but got " + shown() + "."
+                 : "decay_steps must fit in int64, but got " + shown() + ".");
+  };
+  if (PyIndex_Check(x.ptr())) { // int, bool, NumPy integers
+    nb::object i = nb::steal(PyNumber_Index(x.ptr()));
+    if (!i.is_valid()) {
+      throw nb::python_error();
+    }
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+    if (overflow != 0) {
+      out_of_range(overflow < 0);
+    }
+    return v;
+  }
+  double v = PyFloat_AsDouble(x.ptr()); // float, or anything with __float__
+  if (v == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    type_error(
+        "decay_steps must be an integer or an integer array, but got " +
+        std::string(nb::type_name(x.type()).c_str()) + ".");
+  }
+  if (!std::isfinite(v) || v != std::trunc(v)) {
+    type_error("decay_steps must be an integer, but got " + shown() + ".");
+  }
+  if (v < -0x1p63 || v >= 0x1p63) {
+    out_of_range(v < 0);
+  }
+  return static_cast<int64_t>(v);
+}
+
+// decay_steps for the overloads with array parameters: an integer array, or
+// a number that becomes an int64 array.
+using DecayStepsOrArray = std::variant<mx::array, DecaySteps>;
+
+mx::array to_array(const DecayStepsOrArray& d) {
+  if (auto* a = std::get_if<mx::array>(&d)) {
+    return *a;
+  }
+  return mx::array(to_int64(std::get<DecaySteps>(d)), mx::int64);
+}
+
+} // namespace
+
+namespace nanobind::detail {
+template <>
+struct type_caster<DecaySteps> {
+  NB_TYPE_CASTER(DecaySteps, const_name("int"))
+
+  bool from_python(handle src, uint8_t, cleanup_list*) noexcept {
+    if (isinstance<mx::array>(src)) {
+      return false; // the overload with array parameters takes it
+    }
+    value.value = borrow(src);
+    return true;
+  }
+
+  static handle from_cpp(const DecaySteps& d, rv_policy, cleanup_list*) noexcept {
+    return d.value.inc_ref();
+  }
+};
+} // namespace nanobind::detail
+
 NB_MODULE(_ext, m) {
   m.doc() = "The CosineDecay MLX primitive (private: use mlx_cosine_decay).";
+  // The array and stream types are mlx.core's: registered before any use.
+  nb::module_::import_("mlx.core");
 
   m.def(
       "cosine_decay",
-      nb::overload_cast<
-          const mx::array&, double, int64_t, double, mx::StreamOrDevice>(
-          &cd::cosine_decay),
+      [](const mx::array& step,
+         double init,
+         const DecaySteps& decay_steps,
+         double end,
+         mx::StreamOrDevice s) {
+        return cd::cosine_decay(step, init, to_int64(decay_steps), end, s);
+      },
       "step"_a,
       "init"_a,
-      "decay_steps"_a,
+      "decay_steps"_a.none(),
       "end"_a = 0.0,
       nb::kw_only(),
       "stream"_a = nb::none(),
-      "The schedule at `step` as one CosineDecay node (scalar parameters).");
+      nb::sig(
+          "def cosine_decay(step: mlx.core.array, init: float, decay_steps: int, "
+          "end: float = 0.0, *, stream: mlx.core.StreamOrDevice = None) "
+          "-> mlx.core.array"),
+      R"pbdoc(
+        The cosine-decay schedule at ``step`` as one ``CosineDecay`` node.
+
+        ``end + (init - end) * 0.5 * (1 + cos(pi * min(step, decay_steps) /
+        decay_steps))``, the values of ``mlx.optimizers.cosine_decay``.
+
+        Args:
+            step (array): The steps: any real dtype, shape and layout.
+            init (float): Initial value.
+            decay_steps (int): Number of steps to decay over, at least 1. An
+              integral float (``1e6``) is accepted.
+            end (float, optional): Final value. Default: ``0.0``.
+
+        Returns:
+            array: The schedule with the shape of ``step``; float32 for integer
+            and bool steps, else the dtype of ``step``.
+      )pbdoc");
   m.def(
       "cosine_decay",
-      nb::overload_cast<
-          const mx::array&,
-          const cd::Param&,
-          const mx::array&,
-          const cd::Param&,
-          mx::StreamOrDevice>(&cd::cosine_decay),
+      [](const mx::array& step,
+         const cd::Param& init,
+         const DecayStepsOrArray& decay_steps,
+         const cd::Param& end,
+         mx::StreamOrDevice s) {
+        return cd::cosine_decay(step, init, to_array(decay_steps), end, s);
+      },
       "step"_a,
       "init"_a,
-      "decay_steps"_a,
-      "end"_a,
+      "decay_steps"_a.none(),
+      "end"_a = 0.0,
       nb::kw_only(),
       "stream"_a = nb::none(),
-      "The schedule at `step` with array parameters (broadcast).");
-  m.def(
-      "cosine_decay_values",
-      nb::overload_cast<
-          double, int64_t, double, int64_t, int64_t, mx::StreamOrDevice>(
-          &cd::cosine_decay_values),
-      "init"_a,
-      "decay_steps"_a,
-      "end"_a,
-      "num_steps"_a,
-      "start"_a = 0,
-      nb::kw_only(),
-      "stream"_a = nb::none(),
-      "The schedule at steps start .. start + num_steps - 1 (scalar "
-      "parameters), generated in the kernel: shape (num_steps,).");
-  m.def(
-      "cosine_decay_values",
-      nb::overload_cast<
-          const cd::Param&,
-          const mx::array&,
-          const cd::Param&,
-          int64_t,
-          int64_t,
-          mx::StreamOrDevice>(&cd::cosine_decay_values),
-      "init"_a,
-      "decay_steps"_a,
-      "end"_a,
-      "num_steps"_a,
-      "start"_a = 0,
-      nb::kw_only(),
-      "stream"_a = nb::none(),
-      "The schedule at steps start .. start + num_steps - 1, generated in "
-      "the kernel: shape params + (num_steps,).");
+      nb::sig(
+          "def cosine_decay(step: mlx.core.array, init: float | mlx.core.array, "
+          "decay_steps: int | mlx.core.array, end: float | mlx.core.array = 0.0, "
+          "*, stream: mlx.core.StreamOrDevice = None) -> mlx.core.array"),
+      R"pbdoc(
+        The cosine-decay schedule at ``step`` with array parameters.
 
-  nb::class_<cd::Schedule>(m, "Schedule")
-      .def(nb::init<double, int64_t, double>(), "init"_a, "decay_steps"_a, "end"_a)
+        ``init``, ``decay_steps``, ``end`` and ``step`` broadcast together.
+        The entries of an array ``decay_steps`` are not read when the graph is
+        built: one below 1 gives NaN there (``mlx_cosine_decay.cosine_decay``
+        checks them when the schedule is made).
+
+        Args:
+            step (array): The steps: any real dtype.
+            init (float or array): Initial values.
+            decay_steps (int or array): Numbers of steps to decay over: an
+              integer array, or a number as in the scalar overload.
+            end (float or array, optional): Final values. Default: ``0.0``.
+
+        Returns:
+            array: The schedule with the broadcast shape; its dtype is that of
+            the scalar overload promoted with the dtypes of ``init`` and
+            ``end`` arrays (numbers are weak, as in MLX).
+      )pbdoc");
+  m.def(
+      "cosine_decay_values",
+      [](double init,
+         const DecaySteps& decay_steps,
+         double end,
+         int64_t num_steps,
+         int64_t start,
+         mx::StreamOrDevice s) {
+        return cd::cosine_decay_values(
+            init, to_int64(decay_steps), end, num_steps, start, s);
+      },
+      "init"_a,
+      "decay_steps"_a.none(),
+      "end"_a,
+      "num_steps"_a,
+      "start"_a = 0,
+      nb::kw_only(),
+      "stream"_a = nb::none(),
+      nb::sig(
+          "def cosine_decay_values(init: float, decay_steps: int, end: float, "
+          "num_steps: int, start: int = 0, *, stream: mlx.core.StreamOrDevice = None) "
+          "-> mlx.core.array"),
+      R"pbdoc(
+        The schedule at steps ``start .. start + num_steps - 1``.
+
+        The steps are generated inside the kernel: no step array is made.
+
+        Args:
+            init (float): Initial value.
+            decay_steps (int): Number of steps to decay over, at least 1.
+            end (float): Final value.
+            num_steps (int): Number of steps, ``0 <= num_steps < 2**31``.
+            start (int, optional): First step. Default: ``0``.
+
+        Returns:
+            array: Shape ``(num_steps,)``, float32.
+      )pbdoc");
+  m.def(
+      "cosine_decay_values",
+      [](const cd::Param& init,
+         const DecayStepsOrArray& decay_steps,
+         const cd::Param& end,
+         int64_t num_steps,
+         int64_t start,
+         mx::StreamOrDevice s) {
+        return cd::cosine_decay_values(
+            init, to_array(decay_steps), end, num_steps, start, s);
+      },
+      "init"_a,
+      "decay_steps"_a.none(),
+      "end"_a,
+      "num_steps"_a,
+      "start"_a = 0,
+      nb::kw_only(),
+      "stream"_a = nb::none(),
+      nb::sig(
+          "def cosine_decay_values(init: float | mlx.core.array, "
+          "decay_steps: int | mlx.core.array, end: float | mlx.core.array, "
+          "num_steps: int, start: int = 0, *, stream: mlx.core.StreamOrDevice = None) "
+          "-> mlx.core.array"),
+      R"pbdoc(
+        The schedules at steps ``start .. start + num_steps - 1``, with array
+        parameters.
+
+        The steps are generated inside the kernel: no step array is made.
+
+        Args:
+            init (float or array): Initial values.
+            decay_steps (int or array): Numbers of steps to decay over.
+            end (float or array): Final values.
+            num_steps (int): Number of steps, ``0 <= num_steps < 2**31``.
+            start (int, optional): First step. Default: ``0``.
+
+        Returns:
+            array: Shape ``broadcast(init, decay_steps, end).shape +
+            (num_steps,)``; float32 unless ``init`` or ``end`` arrays promote
+            it.
+      )pbdoc");
+
+  nb::class_<cd::Schedule>(
+      m,
+      "Schedule",
+      R"pbdoc(
+        A cosine-decay schedule as a value: validated once, then called with
+        step arrays like the callables of ``mlx.optimizers``.
+
+        Private: ``mlx_cosine_decay.cosine_decay`` makes one and wraps it.
+        With array parameters, making one evaluates ``decay_steps`` to check
+        that every entry is at least 1.
+      )pbdoc")
       .def(
-          nb::init<cd::Param, mx::array, cd::Param>(),
+          "__init__",
+          [](cd::Schedule* self,
+             double init,
+             const DecaySteps& decay_steps,
+             double end) {
+            new (self) cd::Schedule(init, to_int64(decay_steps), end);
+          },
           "init"_a,
-          "decay_steps"_a,
-          "end"_a)
+          "decay_steps"_a.none(),
+          "end"_a,
+          nb::sig(
+              "def __init__(self, init: float, decay_steps: int, end: float) -> None"))
+      .def(
+          "__init__",
+          [](cd::Schedule* self,
+             const cd::Param& init,
+             const DecayStepsOrArray& decay_steps,
+             const cd::Param& end) {
+            new (self) cd::Schedule(init, to_array(decay_steps), end);
+          },
+          "init"_a,
+          "decay_steps"_a.none(),
+          "end"_a,
+          nb::sig(
+              "def __init__(self, init: float | mlx.core.array, "
+              "decay_steps: int | mlx.core.array, end: float | mlx.core.array) "
+              "-> None"))
       .def(
           "__call__",
           &cd::Schedule::operator(),
           "step"_a,
           nb::kw_only(),
-          "stream"_a = nb::none())
+          "stream"_a = nb::none(),
+          nb::sig(
+              "def __call__(self, step: mlx.core.array, *, "
+              "stream: mlx.core.StreamOrDevice = None) -> mlx.core.array"),
+          R"pbdoc(
+            The schedule at ``step`` (an array of any real dtype).
+
+            Args:
+                step (array): The steps.
+
+            Returns:
+                array: The values, as ``cosine_decay``.
+          )pbdoc")
       .def(
           "values",
           &cd::Schedule::values,
           "num_steps"_a,
           "start"_a = 0,
           nb::kw_only(),
-          "stream"_a = nb::none());
+          "stream"_a = nb::none(),
+          nb::sig(
+              "def values(self, num_steps: int, start: int = 0, *, "
+              "stream: mlx.core.StreamOrDevice = None) -> mlx.core.array"),
+          R"pbdoc(
+            The schedule at steps ``start .. start + num_steps - 1``, generated
+            inside the kernel.
 
-  m.def("set_num_threads", &cd::set_num_threads, "n"_a);
-  m.def("num_threads", &cd::num_threads);
-  m.def("cpu_isa", &cd::cpu_isa);
+            Args:
+                num_steps (int): Number of steps, ``0 <= num_steps < 2**31``.
+                start (int, optional): First step. Default: ``0``.
+
+            Returns:
+                array: Shape ``param_shape + (num_steps,)``.
+          )pbdoc");
+
+  m.def(
+      "set_num_threads",
+      &cd::set_num_threads,
+      "n"_a,
+      nb::sig("def set_num_threads(n: int) -> None"),
+      R"pbdoc(
+        Sets the number of threads the CPU kernel may use for one large array.
+
+        Args:
+            n (int): The number of threads; ``0`` restores the default
+              (``MLX_COSINE_DECAY_NUM_THREADS``, else the number of cores).
+      )pbdoc");
+  m.def(
+      "num_threads",
+      &cd::num_threads,
+      nb::sig("def num_threads() -> int"),
+      R"pbdoc(
+        The number of threads the CPU kernel may use for one large array.
+
+        Returns:
+            int: The number set by ``set_num_threads``, or the default.
+      )pbdoc");
+  m.def(
+      "cpu_isa",
+      &cd::cpu_isa,
+      nb::sig("def cpu_isa() -> str"),
+      R"pbdoc(
+        The instruction set the CPU kernels run with on this machine.
+
+        ``MLX_COSINE_DECAY_ISA=baseline|avx2|avx512`` forces one, for testing.
+
+        Returns:
+            str: ``"avx512"``, ``"avx2"`` or ``"baseline"``.
+      )pbdoc");
 
   // Private, for tests: the embedded Metal source and what eval_gpu would
   // ask the Metal device for (kernel name, library name, library source).

@@ -2,7 +2,7 @@
 //
 // The ops (validation, dtype promotion, graph nodes), the Schedule value and
 // the transforms of the CosineDecay primitive. Evaluation lives in cpu/ and
-// metal/.
+// metal/; the kernels' shared core in core/.
 
 #include "mlx_cosine_decay/cosine_decay.h"
 
@@ -17,6 +17,8 @@
 namespace mlx_cosine_decay {
 
 namespace {
+
+using cosine_decay_core::Operand;
 
 constexpr int64_t max_decay_steps = (int64_t{1} << 62) - 1; // 2 D fits int64
 
@@ -71,6 +73,9 @@ double as_parameter(double x, mx::Dtype dtype) {
   return dtype == mx::float64 ? x : static_cast<float>(x);
 }
 
+// The scalars of nodes whose parameters are arrays: not read.
+constexpr ScalarParams unused_scalars{0.0, 0.0, 1};
+
 mx::array array_params_node(
     std::optional<mx::array> step,
     const mx::array& init,
@@ -88,11 +93,16 @@ mx::array array_params_node(
   inputs.push_back(mx::astype(decay_steps, mx::int64, stream));
   inputs = mx::broadcast_arrays(inputs, stream);
   auto shape = inputs[0].shape();
+  CosineDecay::State state{
+      step ? StepSource::Array : StepSource::Generated,
+      ParamSource::Array,
+      unused_scalars,
+      start,
+      step ? 0 : shape.back()};
   return mx::array(
       std::move(shape),
       out_dtype,
-      std::make_shared<CosineDecay>(
-          stream, 0.0, 0.0, 1, /* array_params */ true, !step, start),
+      std::make_shared<CosineDecay>(stream, state),
       std::move(inputs));
 }
 
@@ -145,17 +155,16 @@ mx::array cosine_decay(
   check_decay_steps(decay_steps);
   check_real(step, "step");
   auto dtype = decay_dtype(step);
+  CosineDecay::State state{
+      StepSource::Array,
+      ParamSource::Scalar,
+      {as_parameter(init, dtype), as_parameter(end, dtype), decay_steps},
+      0,
+      0};
   return mx::array(
       step.shape(),
       dtype,
-      std::make_shared<CosineDecay>(
-          resolve_stream(s),
-          as_parameter(init, dtype),
-          as_parameter(end, dtype),
-          decay_steps,
-          false,
-          false,
-          0),
+      std::make_shared<CosineDecay>(resolve_stream(s), state),
       {step});
 }
 
@@ -222,17 +231,18 @@ mx::array cosine_decay_values(
     mx::StreamOrDevice s) {
   check_decay_steps(decay_steps);
   check_range(num_steps, start);
+  CosineDecay::State state{
+      StepSource::Generated,
+      ParamSource::Scalar,
+      {as_parameter(init, mx::float32),
+       as_parameter(end, mx::float32),
+       decay_steps},
+      start,
+      num_steps};
   return mx::array(
       {static_cast<int>(num_steps)},
       mx::float32,
-      std::make_shared<CosineDecay>(
-          resolve_stream(s),
-          as_parameter(init, mx::float32),
-          as_parameter(end, mx::float32),
-          decay_steps,
-          false,
-          true,
-          start),
+      std::make_shared<CosineDecay>(resolve_stream(s), state),
       {});
 }
 
@@ -279,20 +289,18 @@ mx::array Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice 
 // Transforms
 
 bool CosineDecay::is_equivalent(const mx::Primitive& other) const {
-  auto& o = static_cast<const CosineDecay&>(other);
-  return init_ == o.init_ && end_ == o.end_ &&
-      decay_steps_ == o.decay_steps_ && array_params_ == o.array_params_ &&
-      generated_ == o.generated_ && start_ == o.start_;
+  return state_ == static_cast<const CosineDecay&>(other).state_;
 }
 
+// As MLX's Arange: the shape follows from the state where no input carries
+// it (generated steps with scalar parameters), else from any input, since
+// all are broadcast to the output.
 std::vector<mx::Shape> CosineDecay::output_shapes(
     const std::vector<mx::array>& inputs) {
-  if (inputs.empty()) { // generated steps with scalar parameters
-    throw std::invalid_argument(
-        "[cosine_decay] values() with scalar parameters has no inputs to take "
-        "a shape from.");
+  if (inputs.empty()) {
+    return {{static_cast<int>(state_.num_steps)}};
   }
-  return {inputs[0].shape()}; // inputs are broadcast to the output shape
+  return {inputs[0].shape()};
 }
 
 // d value / d step = -(init - end) * pi / (2D) * sin(pi * step / D) below D,
@@ -301,15 +309,23 @@ std::vector<mx::Shape> CosineDecay::output_shapes(
 mx::array CosineDecay::step_derivative(
     const std::vector<mx::array>& primals) {
   auto& s = stream();
-  auto& step = primals[0];
-  auto dtype = array_params_ ? primals[1].dtype() : decay_dtype(step);
+  auto in = input_index();
+  auto& step = primals[in[Operand::Step]];
+  bool arrays = state_.params == ParamSource::Array;
+  auto dtype = arrays ? primals[in[Operand::Init]].dtype() : decay_dtype(step);
   auto ft = dtype == mx::float64 ? mx::float64 : mx::float32;
   auto x = mx::astype(step, ft, s);
-  mx::array d = array_params_ ? mx::astype(primals[3], ft, s)
-                              : mx::array(static_cast<double>(decay_steps_), ft);
-  mx::array range = array_params_
-      ? mx::astype(mx::subtract(primals[1], primals[2], s), ft, s)
-      : mx::array(init_ - end_, ft);
+  auto& sc = state_.scalars;
+  mx::array d = arrays
+      ? mx::astype(primals[in[Operand::DecaySteps]], ft, s)
+      : mx::array(static_cast<double>(sc.decay_steps), ft);
+  mx::array range = arrays
+      ? mx::astype(
+            mx::subtract(
+                primals[in[Operand::Init]], primals[in[Operand::End]], s),
+            ft,
+            s)
+      : mx::array(sc.init - sc.end, ft);
   auto pi = mx::array(std::numbers::pi, ft);
   auto slope = mx::multiply(
       mx::negative(mx::divide(mx::multiply(range, pi, s), mx::multiply(mx::array(2.0, ft), d, s), s), s),
@@ -322,16 +338,18 @@ mx::array CosineDecay::step_derivative(
 // The fraction decay(step) in [0, 1]: this primitive with init 1 and end 0.
 mx::array CosineDecay::decay_fraction(
     const std::vector<mx::array>& primals) {
-  auto inputs = primals;
-  int first = generated_ ? 0 : 1;
-  inputs[first] = mx::ones_like(primals[first], stream());
-  inputs[first + 1] = mx::zeros_like(primals[first + 1], stream());
+  // Only array-parameter nodes have init and end among their inputs.
+  auto in = input_index();
+  auto fraction = primals;
+  int init = in[Operand::Init];
+  int end = in[Operand::End];
+  fraction[init] = mx::ones_like(primals[init], stream());
+  fraction[end] = mx::zeros_like(primals[end], stream());
   return mx::array(
-      primals[first].shape(),
-      primals[first].dtype(),
-      std::make_shared<CosineDecay>(
-          stream(), 1.0, 0.0, decay_steps_, true, generated_, start_),
-      std::move(inputs));
+      primals[init].shape(),
+      primals[init].dtype(),
+      std::make_shared<CosineDecay>(stream(), state_),
+      std::move(fraction));
 }
 
 std::vector<mx::array> CosineDecay::vjp(
@@ -353,22 +371,22 @@ std::vector<mx::array> CosineDecay::jvp(
   // Elementwise with inputs broadcast to the output: vjp and jvp are both
   // "multiply by the partial derivative".
   auto& s = stream();
-  int first_param = generated_ ? 0 : 1;
+  auto in = input_index();
   std::optional<mx::array> decay;
   std::optional<mx::array> out;
   for (size_t i = 0; i < argnums.size(); ++i) {
     int arg = argnums[i];
     auto& t = tangents[i];
     mx::array term = mx::zeros_like(t, s);
-    if (arg < first_param) {
+    if (arg == in[Operand::Step]) {
       if (mx::issubdtype(primals[arg].dtype(), mx::floating)) {
         term = mx::multiply(t, step_derivative(primals), s);
       }
-    } else if (arg - first_param < 2) {
+    } else if (arg == in[Operand::Init] || arg == in[Operand::End]) {
       if (!decay) {
         decay = decay_fraction(primals);
       }
-      auto w = arg == first_param
+      auto w = arg == in[Operand::Init]
           ? *decay
           : mx::subtract(mx::array(1.0, decay->dtype()), *decay, s);
       term = mx::multiply(t, w, s);
@@ -394,14 +412,14 @@ std::pair<std::vector<mx::array>, std::vector<int>> CosineDecay::vmap(
     moved = mx::broadcast_arrays(moved, s);
   }
   auto shape = moved[0].shape();
-  auto dtype = array_params_ ? moved[generated_ ? 0 : 1].dtype()
-                             : decay_dtype(moved[0]);
+  auto in = input_index();
+  auto dtype = in.has(Operand::Init) ? moved[in[Operand::Init]].dtype()
+                                     : decay_dtype(moved[0]);
   return {
       {mx::array(
           std::move(shape),
           dtype,
-          std::make_shared<CosineDecay>(
-              s, init_, end_, decay_steps_, array_params_, generated_, start_),
+          std::make_shared<CosineDecay>(s, state_),
           std::move(moved))},
       {0}};
 }

@@ -9,6 +9,13 @@ import zipfile
 from pathlib import Path
 
 
+# pip download takes a wheel only for a platform tag given here, not for an
+# older one that the tag implies: the NVRTC 12 wheels are manylinux_2_12,
+# the mlx-cuda ones manylinux_2_35.
+PLATFORMS = [arg for tag in ("manylinux_2_35", "manylinux_2_17", "manylinux_2_12")
+             for arg in ("--platform", f"{tag}_x86_64")]
+
+
 def cache_dir():
     default = Path.home() / ".cache" / "mlx-cosine-decay" / "wheels"
     return Path(os.environ.get("MLX_COSINE_DECAY_WHEEL_CACHE", default))
@@ -26,7 +33,7 @@ def unpacked(requirement, name):
     if not wheels:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-             "--platform", "manylinux_2_35_x86_64", "--python-version", "3.12",
+             *PLATFORMS, "--python-version", "3.12",
              "-d", str(root), requirement],
             check=True)
         wheels = sorted(root.glob(f"{name}-*.whl"))

@@ -1,6 +1,11 @@
-"""Shared helpers: the float64 NumPy truth, ulp distances, the reference."""
+"""Shared by every test file: the repository paths the tests read, the C++
+compiler, the list of step dtypes, the float64 truth, ulp distances and the
+reference (mlx.optimizers.cosine_decay)."""
 
 import math
+import os
+import shutil
+from pathlib import Path
 
 import mlx.core as mx
 import mlx.optimizers as optim
@@ -9,6 +14,50 @@ import pytest
 
 import mlx_cosine_decay as mcd
 
+# Every repository path the tests use, in one place.
+ROOT = Path(__file__).resolve().parents[1]
+MATH_HEADER = ROOT / "csrc" / "core" / "cosine_decay_math.h"  # backend-neutral math
+METAL_SHADER = ROOT / "csrc" / "metal" / "cosine_decay.metal"
+EVAL_GPU = ROOT / "csrc" / "metal" / "eval_gpu.cpp"
+CSRC = ROOT / "csrc"  # include root of the C++ sources
+METAL_EMULATION = ROOT / "tests" / "metal_emulation"  # emulate.cpp, metal_compat.h
+METAL_STUB = ROOT / "tests" / "metal_stub"  # stand-in for metal-cpp's headers
+CUDA_KERNELS = ROOT / "csrc" / "cuda" / "cosine_decay.cu"
+CUDA_EVAL_GPU = ROOT / "csrc" / "cuda" / "eval_gpu.cpp"
+CUDA_EMULATION = ROOT / "tests" / "cuda_emulation"  # emulate.cpp, cuda_compat.h
+# The core headers the kernel sources include, as cmake/embed_kernel_source.cmake
+# inlines them (paths relative to CSRC).
+CORE_HEADERS = ("core/kernel_params.h", "core/cosine_decay_math.h")
+EXAMPLES = ROOT / "examples"
+
+
+def inlined_kernel_source(path):
+    """A kernel source with the core headers inlined, as the build embeds it."""
+    source = path.read_text()
+    for header in CORE_HEADERS:
+        line = f'#include "{header}"\n'
+        assert line in source, f"{path} does not include {header}"
+        source = source.replace(line, (CSRC / header).read_text().replace("#pragma once\n", ""))
+    return source
+
+
+def find_cxx():
+    """The C++ compiler the compile tests use: $CXX, else the first on PATH."""
+    for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.fixture(scope="session")
+def cxx():
+    compiler = find_cxx()
+    if compiler is None:
+        pytest.skip("no C++ compiler")
+    return compiler
+
+
+# The step dtypes: every real dtype MLX has. Metal has no float64.
 INT_DTYPES = [
     mx.bool_,
     mx.int8,
@@ -22,6 +71,23 @@ INT_DTYPES = [
 ]
 FLOAT_DTYPES = [mx.float16, mx.bfloat16, mx.float32, mx.float64]
 STEP_DTYPES = INT_DTYPES + FLOAT_DTYPES
+GPU_STEP_DTYPES = [d for d in STEP_DTYPES if d != mx.float64]
+GPU_OUT_DTYPES = [mx.float32, mx.float16, mx.bfloat16]
+# (step dtype, result dtype) pairs the op gives on a GPU: integer and float32
+# steps give float32; half steps their own dtype, or float32 where a float32
+# parameter promotes them.
+GPU_PAIRS = [(d, mx.float32) for d in INT_DTYPES + [mx.float32]] + [
+    (h, o) for h in (mx.float16, mx.bfloat16) for o in (h, mx.float32)
+]
+
+
+def dtype_name(dtype):
+    """"int32", "bool", ...: the name NumPy and the Metal emulator use."""
+    return "bool" if dtype == mx.bool_ else str(dtype).split(".")[-1]
+
+
+# NumPy's dtype of each step dtype (bfloat16 has none).
+NP_DTYPES = {d: np.dtype(dtype_name(d)) for d in STEP_DTYPES if d != mx.bfloat16}
 
 # (mantissa bits including the implicit one, minimum normal exponent)
 _FORMAT = {

@@ -5,6 +5,7 @@ import importlib.util
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import mlx_cosine_decay as mcd
-from mlx_cosine_decay import cli
+from mlx_cosine_decay import _grid, _npy, cli
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 
@@ -91,13 +92,13 @@ def test_npy_writer_in_process(tmp_path):
     for max_values in [1, 7, 1000, 1001, 2002, 10**6]:
         path = tmp_path / f"{max_values}.npy"
         with open(path, "wb") as f:
-            cli.write_npy(f, configs, 1001, -3, max_values)
+            _npy.write_npy(f, configs, 1001, -3, max_values)
         np.testing.assert_array_equal(np.load(path), want)
 
 
 def test_npy_header_is_aligned():
     for shape in [(1, 0), (1000, 100000), (2**40, 2**20)]:
-        header = cli._npy_header(shape, "<f4")
+        header = _npy.npy_header(shape, "<f4")
         assert len(header) % 64 == 0 and header.startswith(b"\x93NUMPY\x01\x00")
 
 
@@ -121,7 +122,7 @@ ERRORS = [
 def test_bad_arguments(tmp_path, command, bad, message):
     out = tmp_path / "out"
     args = {"--init": "0.1", "--decay-steps": "10", "--num-steps": "5", "--out": str(out)}
-    args.update(zip(bad[::2], bad[1::2]))
+    args.update(zip(bad[::2], bad[1::2], strict=True))
     r = run(command, *itertools.chain(*args.items()))
     assert r.returncode == 2
     assert f"mlx-cosine-decay {command}: error: " in r.stderr
@@ -230,33 +231,8 @@ def test_demo_is_the_default(monkeypatch):
 
 
 def test_cmake_dir(capsys):
-    code = cli.main(["--cmake-dir"])
-    captured = capsys.readouterr()
-    if importlib.util.find_spec("mlx_cosine_decay._cmake") is None:
-        assert code == 2 and "--cmake-dir is not available" in captured.err
-    else:
-        assert code == 0 and Path(captured.out.strip()).is_dir()
-
-
-def test_bench_passes_arguments_through(tmp_path, monkeypatch, capsys):
-    script = tmp_path / "bench_cpu.py"
-    script.write_text("def main(argv):\n    print('bench got', argv)\n    return 3\n")
-    monkeypatch.setattr(cli, "_bench_script", lambda: script)
-    assert cli.main(["bench", "--sizes", "1e3", "-h"]) == 3
-    assert "bench got ['--sizes', '1e3', '-h']" in capsys.readouterr().out
-
-
-def test_bench_result_that_is_not_a_status(tmp_path, monkeypatch):
-    script = tmp_path / "bench_cpu.py"
-    script.write_text("def main(argv):\n    return {'n': 1.0}\n")
-    monkeypatch.setattr(cli, "_bench_script", lambda: script)
-    assert cli.main(["bench"]) == 0
-
-
-def test_bench_missing(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_bench_script", lambda: None)
-    assert cli.main(["bench"]) == 2
-    assert "bench/bench_cpu.py not found" in capsys.readouterr().err
+    assert cli.main(["--cmake-dir"]) == 0
+    assert Path(capsys.readouterr().out.strip()).is_dir()
 
 
 def test_console_script():
@@ -265,3 +241,154 @@ def test_console_script():
         pytest.skip("the package is not installed with its console script")
     r = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "demo" in r.stdout and "eval" in r.stdout
+
+
+# --- failures leave the output as it was ----------------------------------
+
+KEEP = b"an existing file that a failed run must not touch"
+
+
+def keep_file(tmp_path):
+    out = tmp_path / "keep.npy"
+    out.write_bytes(KEEP)
+    return out
+
+
+def assert_untouched(out):
+    assert out.read_bytes() == KEEP
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (
+            ["--start", "9223372036854775807"],
+            "argument --start: start + num_steps must be in int64",
+        ),
+        (["--start=-1e30"], "argument --start: start + num_steps must be in int64"),
+        (["--decay-steps", "1e30"], "argument --decay-steps: decay_steps must fit in int64"),
+        (["--decay-steps", str(2**63)], "argument --decay-steps: decay_steps must fit in int64"),
+        (["--decay-steps", str(2**62)], "argument --decay-steps: decay_steps must be less than"),
+        (["--decay-steps", "10,0"], "argument --decay-steps: decay_steps must be greater than 0"),
+    ],
+    ids=["start-overflow", "start-underflow", "1e30", "2**63", "2**62", "zero"],
+)
+@pytest.mark.parametrize("command", ["eval", "plot"])
+def test_argument_error_is_one_line_and_keeps_the_file(tmp_path, command, bad, message):
+    out = keep_file(tmp_path)
+    r = run(command, "--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "--out", out, *bad)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [
+        f"mlx-cosine-decay {command}: error: {r.stderr.split('error: ', 1)[1].strip()}"
+    ]
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert_untouched(out)
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (["--decay-steps", "1e30"], "argument --decay-steps: decay_steps must fit in int64"),
+        (["--num-steps", "1e10"], "argument --num-steps: must be less than 2**31"),
+        (["--repeat", "0"], "argument --repeat: must be at least 1"),
+    ],
+)
+def test_demo_argument_error(bad, message):
+    r = run("demo", "--num-steps", 10, *bad)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    assert message in r.stderr
+
+
+def test_write_error_keeps_the_file(tmp_path, monkeypatch, capsys):
+    out = keep_file(tmp_path)
+
+    def write_then_fail(f, *args, **kwargs):
+        f.write(b"\x93NUMPY partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_grid, "write_npy", write_then_fail)
+    code = cli.main(
+        ["eval", "--init", "0.1", "--decay-steps", "10", "--num-steps", "5", "--out", str(out)]
+    )
+    assert code == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert_untouched(out)
+
+
+def test_replaced_file_keeps_its_mode_and_a_new_one_gets_the_umask(tmp_path):
+    out = keep_file(tmp_path)
+    out.chmod(0o640)
+    args = ["eval", "--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "-q"]
+    assert run(*args, "--out", out).returncode == 0
+    assert np.load(out).shape == (1, 5) and out.stat().st_mode & 0o777 == 0o640
+    new = tmp_path / "new.npy"
+    umask = os.umask(0o022)
+    try:
+        assert run(*args, "--out", new).returncode == 0
+    finally:
+        os.umask(umask)
+    assert new.stat().st_mode & 0o777 == 0o644
+
+
+# A run that stops after its first piece is written and tells the test, which
+# then sends the signal: the file is mid-write when the signal arrives.
+STOP_MID_WRITE = """
+import sys, time
+from mlx_cosine_decay import _grid, cli
+
+def stop(self, n):
+    print("writing", flush=True)
+    time.sleep(60)
+
+_grid.Progress.__call__ = stop
+raise SystemExit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("sig,code", [("SIGINT", 130), ("SIGTERM", 143)])
+@pytest.mark.parametrize("existing", [True, False], ids=["existing", "new"])
+def test_signal_mid_write_leaves_no_partial_file(tmp_path, sig, code, existing):
+    out = keep_file(tmp_path) if existing else tmp_path / "new.npy"
+    args = [*GRID, "--num-steps", 100_000, "--memory-budget", "64K", "--out", out]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STOP_MID_WRITE, "eval", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline() == "writing\n"
+        assert len(list(tmp_path.iterdir())) == 1 + existing  # the temporary file
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == code
+    assert "Traceback" not in err
+    if existing:
+        assert_untouched(out)
+    else:
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_output_through_a_symlink_replaces_its_target(tmp_path):
+    target = keep_file(tmp_path)
+    link = tmp_path / "link.npy"
+    link.symlink_to(target.name)
+    args = ["--init", 0.1, "--decay-steps", 10, "--num-steps", 5, "-q", "--out", link]
+    assert run("eval", *args).returncode == 0
+    assert link.is_symlink() and np.load(target).shape == (1, 5)
+
+
+def test_failed_final_flush_keeps_the_file(tmp_path, monkeypatch, capsys):
+    out = keep_file(tmp_path)
+
+    def fsync_fails(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(_grid.os, "fsync", fsync_fails)
+    args = ["--init", "0.1", "--decay-steps", "10", "--num-steps", "5", "--out", str(out)]
+    assert cli.main(["eval", *args]) == 1
+    assert "Input/output error" in capsys.readouterr().err
+    assert_untouched(out)

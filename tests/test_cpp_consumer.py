@@ -7,7 +7,6 @@ a float64 NumPy truth. Two installs: this pip install, and (slow) a plain
 CMake build and install of the repository with the Python bindings off.
 """
 
-import math
 import os
 import re
 import shutil
@@ -21,14 +20,20 @@ import numpy as np
 import pytest
 
 import mlx_cosine_decay
+from conftest import EXAMPLES, ROOT, find_cxx, truth
 from mlx_cosine_decay._cmake import cmake_dir
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "cpp"
+REPO = ROOT
+EXAMPLE = EXAMPLES / "cpp"
 # What examples/cpp/main.cpp evaluates.
 INIT, DECAY_STEPS, END = 0.1, 1000, 1e-3
 STEPS = [0, 1, 250, 500, 999, 1000, 5000]
 ERROR = "[cosine_decay] decay_steps must be greater than 0, but got 0."
+
+INSTALLED_HEADERS = [
+    Path("include/mlx_cosine_decay/core/kernel_params.h"),
+    Path("include/mlx_cosine_decay/cosine_decay.h"),
+]
 
 
 def _tool(name):
@@ -48,8 +53,7 @@ def _cmake():
     major, minor = map(int, re.search(r"(\d+)\.(\d+)", version).groups())
     if (major, minor) < (3, 27):
         pytest.skip(f"cmake >= 3.27 not found ({cmake} is {major}.{minor})")
-    compilers = [os.environ.get("CXX"), "c++", "g++", "clang++"]
-    if not any(c and shutil.which(c) for c in compilers):
+    if find_cxx() is None:
         pytest.skip("no C++ compiler found")
     return cmake
 
@@ -101,9 +105,7 @@ def _check_output(output):
     np.testing.assert_array_equal(got, python)  # one library behind both
     reference = np.array(optim.cosine_decay(INIT, DECAY_STEPS, END)(steps))
     np.testing.assert_allclose(got, reference, rtol=2e-6, atol=0)
-    s = np.minimum(np.array(STEPS, dtype=np.float64), DECAY_STEPS)
-    truth = END + (INIT - END) * 0.5 * (1 + np.cos(math.pi * s / DECAY_STEPS))
-    np.testing.assert_allclose(got, truth, rtol=3e-7, atol=0)
+    np.testing.assert_allclose(got, truth(STEPS, INIT, DECAY_STEPS, END), rtol=3e-7, atol=0)
 
     assert f"error {ERROR}" in lines
 
@@ -121,25 +123,26 @@ def _mlx_prefix():
     )
 
 
-def test_cmake_dir_cli():
+def test_cmake_dir_cli_points_at_the_config_and_only_the_public_header():
     out = _run([sys.executable, "-m", "mlx_cosine_decay", "--cmake-dir"])
     prefix = Path(out.strip())
     assert prefix == cmake_dir()
     config = prefix / "share/cmake/mlx_cosine_decay"
     assert (config / "mlx_cosine_decayConfig.cmake").is_file()
     assert (config / "mlx_cosine_decayConfigVersion.cmake").is_file()
-    # Only the public header is installed; the math header is private.
+    # Only the public header and the core types of its primitive's state are
+    # installed; the math header is private.
     headers = sorted(p.relative_to(prefix) for p in (prefix / "include").rglob("*.h"))
-    assert headers == [Path("include/mlx_cosine_decay/cosine_decay.h")]
+    assert headers == INSTALLED_HEADERS
 
 
-def test_cmake_dir_missing(monkeypatch, tmp_path):
+def test_cmake_dir_missing_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(mlx_cosine_decay, "__path__", [str(tmp_path)])
     with pytest.raises(FileNotFoundError, match="no share/cmake/mlx_cosine_decay"):
         cmake_dir()
 
 
-def test_example_against_pip_install(tmp_path):
+def test_cpp_example_against_pip_install_gives_the_python_values(tmp_path):
     cmake = _cmake()
     output, cache = _build_example(cmake, tmp_path, cmake_dir())
     _check_output(output)
@@ -148,7 +151,7 @@ def test_example_against_pip_install(tmp_path):
 
 
 @pytest.mark.slow
-def test_example_against_cmake_install(tmp_path):
+def test_cpp_example_against_cmake_install_gives_the_python_values(tmp_path):
     cmake = _cmake()
     build, prefix = tmp_path / "build", tmp_path / "prefix"
     _run([cmake, "-S", REPO, "-B", build, *_generator_args(),
@@ -157,7 +160,7 @@ def test_example_against_cmake_install(tmp_path):
     _run([cmake, "--build", build, "-j2"], timeout=1800)
     _run([cmake, "--install", build, "--prefix", prefix])
     headers = sorted(p.relative_to(prefix) for p in prefix.rglob("*.h"))
-    assert headers == [Path("include/mlx_cosine_decay/cosine_decay.h")]
+    assert headers == INSTALLED_HEADERS
 
     output, cache = _build_example(cmake, tmp_path, prefix)
     _check_output(output)

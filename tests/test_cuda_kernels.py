@@ -1,5 +1,5 @@
 """The CUDA kernels as the plugin compiles them, without a GPU: the embedded
-source is csrc/cuda/cosine_decay.cu with the math header inlined, every name
+source is csrc/cuda/cosine_decay.cu with the core headers inlined, every name
 expression eval_gpu can ask for is distinct, and NVRTC (the nvidia-cuda-nvrtc
 wheel, loaded with ctypes) compiles every one of them for sm_80 and sm_90 with
 the plugin's options, and as PTX for the fallback path."""
@@ -11,19 +11,14 @@ import sys
 import threading
 from pathlib import Path
 
+import _wheels
 import mlx.core as mx
 import pytest
+from conftest import CUDA_KERNELS, GPU_PAIRS, inlined_kernel_source
 
-import _wheels
 from mlx_cosine_decay import _ext
 
-ROOT = Path(__file__).resolve().parents[1]
-INTEGER_STEPS = [mx.bool_, mx.uint8, mx.uint16, mx.uint32, mx.uint64, mx.int8, mx.int16,
-                 mx.int32, mx.int64]
-# (step, out) pairs the op produces on the GPU (see test_cuda_emulation.PAIRS).
-PAIRS = ([(s, mx.float32) for s in INTEGER_STEPS + [mx.float32]]
-         + [(mx.float16, mx.float16), (mx.float16, mx.float32),
-            (mx.bfloat16, mx.bfloat16), (mx.bfloat16, mx.float32)])
+PAIRS = GPU_PAIRS
 # csrc/cuda/eval_gpu.cpp `compile`.
 OPTIONS = ["--fmad=false", "-std=c++17"]
 
@@ -42,12 +37,8 @@ def kernel_specs():
         yield (False, True, True, mx.int64, mx.float32, large)
 
 
-def test_embedded_source_is_the_cu_file():
-    source = (ROOT / "csrc" / "cuda" / "cosine_decay.cu").read_text()
-    math_header = (ROOT / "metal" / "cosine_decay_math.h").read_text()
-    line = '#include "cosine_decay_math.h"\n'
-    assert line in source
-    assert _ext._cuda_source() == source.replace(line, math_header.replace("#pragma once\n", ""))
+def test_embedded_source_is_the_cu_file_with_the_core_inlined():
+    assert _ext._cuda_source() == inlined_kernel_source(CUDA_KERNELS)
     assert '#include "' not in _ext._cuda_source()  # NVRTC has no headers to find
 
 

@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _wheels
 import mlx.core as mx
 import pytest
 
-import _wheels
 from mlx_cosine_decay import _ext
 
 pytestmark = pytest.mark.skipif(

@@ -1,6 +1,7 @@
-"""Schedules on the GPU stream against the CPU stream. Runs where MLX has a GPU
-that the op serves: Metal (Apple silicon), or CUDA with our plugin loaded;
-skipped elsewhere.
+"""Schedules on the GPU stream against the CPU stream, on a GPU that the op
+serves: Metal (Apple silicon), or CUDA with our plugin loaded; the whole file
+is skipped elsewhere (the kernels are emulated on the host in
+test_metal_emulation.py and test_cuda_emulation.py).
 
 On Metal the result may differ from the CPU by a few float32 ulps: the shader
 computes in float32, the Metal compiler may contract a * b + c into fma and
@@ -12,15 +13,14 @@ import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
+from conftest import GPU_STEP_DTYPES
 
 from mlx_cosine_decay import _ext, cosine_decay
 
 CUDA = mx.cuda.is_available() and _ext._cuda_plugin_loaded()
-pytestmark = pytest.mark.skipif(not (mx.metal.is_available() or CUDA),
-                                reason="no Metal GPU and no CUDA GPU with the plugin")
-
-STEP_DTYPES = [mx.bool_, mx.uint8, mx.uint16, mx.uint32, mx.uint64, mx.int8, mx.int16,
-               mx.int32, mx.int64, mx.float16, mx.bfloat16, mx.float32]
+if not (mx.metal.is_available() or CUDA):
+    pytest.skip("no GPU that the op serves: needs Apple silicon, or CUDA MLX with our plugin",
+                allow_module_level=True)
 
 
 def both(f):
@@ -54,16 +54,16 @@ def step_array(dtype, d):
     return mx.array(v).astype(dtype)
 
 
-@pytest.mark.parametrize("dtype", STEP_DTYPES)
+@pytest.mark.parametrize("dtype", GPU_STEP_DTYPES, ids=str)
 @pytest.mark.parametrize("d", [7, 1000, 10**6, 3 * 10**9])
-def test_contiguous_steps(dtype, d):
+def test_contiguous_steps_match_the_cpu(dtype, d):
     steps = step_array(dtype, d)
     gpu, cpu, out = both(lambda s: _ext.cosine_decay(steps, 0.1, d, 0.0, stream=s))
     assert_close(gpu, cpu, out)
 
 
 @pytest.mark.parametrize("dtype", [mx.int32, mx.float16, mx.float32])
-def test_strided_and_array_params(dtype):
+def test_strided_steps_and_array_params_match_the_cpu(dtype):
     base = mx.arange(0, 3 * 4 * 5 * 50, 7).astype(dtype)[: 3 * 4 * 5].reshape(5, 4, 3)
     steps = base.transpose(2, 1, 0)[:, ::-1]
     gpu, cpu, out = both(lambda s: _ext.cosine_decay(steps, 1.0, 200, 0.0, stream=s))
@@ -75,7 +75,7 @@ def test_strided_and_array_params(dtype):
     assert_close(gpu, cpu, out)
 
 
-def test_generated_values():
+def test_generated_values_match_the_cpu():
     init = mx.array([1.0, 0.5]).reshape(2, 1)
     d = mx.array([[1, 7, 10**6], [3 * 10**9, 2**40 + 3, 16]])
     end = mx.array([0.0, -0.25, 0.125])
@@ -85,7 +85,7 @@ def test_generated_values():
         assert_close(gpu, cpu, out)
 
 
-def test_schedule_on_the_default_gpu_stream():
+def test_schedule_on_the_default_gpu_stream_matches_the_reference():
     schedule = cosine_decay(1e-1, 1000)
     with mx.stream(mx.gpu):
         gpu = schedule(mx.arange(2000))
@@ -100,21 +100,15 @@ def test_float64_is_rejected_on_the_gpu():
         mx.eval(_ext.cosine_decay(mx.array([1.0], mx.float64), 1.0, 10, stream=mx.gpu))
 
 
-# CUDA only: the plugin's own paths.
-cuda_only = pytest.mark.skipif(not CUDA, reason="CUDA plugin not loaded")
-
-
-@cuda_only
 def test_gpu_stream_stays_on_the_gpu():
     # resolve_stream sends a GPU stream to the CPU only where no GPU kernel
-    # serves the op; with the CUDA plugin loaded the node stays on the GPU.
+    # serves the op (CUDA MLX without our plugin).
     assert _ext._node_device(_ext.cosine_decay(mx.arange(10), 1.0, 10, 0.0,
                                                stream=mx.gpu)) == "gpu"
     with mx.stream(mx.gpu):
         assert _ext._node_device(cosine_decay(1.0, 10)(mx.arange(10))) == "gpu"
 
 
-@cuda_only
 @pytest.mark.parametrize("step,out", [
     (mx.int32, mx.float32), (mx.uint8, mx.float32), (mx.int64, mx.float32),
     (mx.float32, mx.float32), (mx.float16, mx.float16), (mx.float16, mx.float32),
@@ -129,7 +123,6 @@ def test_array_params_every_output_dtype(step, out):
     assert_close(gpu, cpu, dtype)
 
 
-@cuda_only
 def test_values_scalar_params_and_donation():
     gpu, cpu, dtype = both(lambda s: _ext.cosine_decay_values(0.1, 1000, 1e-3, 5000, -2500,
                                                               stream=s))
@@ -144,7 +137,6 @@ def test_values_scalar_params_and_donation():
     assert_close(np.array(got), np.array(want), mx.float32)
 
 
-@cuda_only
 def test_64_bit_indices():
     # More than 2^32 elements: the kernels with 64-bit indices (4.3 GB of
     # uint8 steps, 17 GB of float32 results); the tail is checked.

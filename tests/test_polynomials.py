@@ -1,4 +1,4 @@
-"""The polynomials for sin^2(x) / x^2 in metal/cosine_decay_math.h: each keeps
+"""The polynomials for sin^2(x) / x^2 in the math header: each keeps
 the error bound that the header states, measured against a 40-digit truth.
 
 This checks the polynomials as stored (the coefficients after rounding to
@@ -8,19 +8,19 @@ ulp tests of test_kernel.py."""
 import re
 from decimal import Decimal, getcontext
 from math import factorial
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-HEADER = Path(__file__).resolve().parents[1] / "metal" / "cosine_decay_math.h"
+from conftest import MATH_HEADER
+
 PI = Decimal("3.141592653589793238462643383279502884197")
 getcontext().prec = 40
 
 
 def coefficients(name, dtype):
     """The initializer of array `name` in the header, rounded to dtype."""
-    body = re.search(rf"\b{name}\[\d+\] = \{{(.*?)\}};", HEADER.read_text(), re.S).group(1)
+    body = re.search(rf"\b{name}\[\d+\] = \{{(.*?)\}};", MATH_HEADER.read_text(), re.S).group(1)
     body = re.sub(r"//[^\n]*", "", body)
     terms = [re.sub(r"(?<=\d)f$", "", t.strip()) for t in body.split(",") if t.strip()]
     # Entries are literals or quotients of literals ("2.0 / 45"), which C
@@ -57,7 +57,7 @@ def max_relative_error(coef, points=4001):
         ("taylor", float, 10, 1.0e-17),  # double, float64 results
     ],
 )
-def test_polynomial_error_bound(name, dtype, terms, bound):
+def test_polynomial_within_its_stated_error_bound(name, dtype, terms, bound):
     coef = coefficients(name, dtype)
     assert len(coef) == terms
     assert coef[0] == 1  # exact at x -> 0: sin^2 x / x^2 -> 1

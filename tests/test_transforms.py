@@ -25,7 +25,7 @@ GRAD_RTOL = {mx.float32: 2e-6, mx.float64: 2e-6, mx.float16: 1e-3, mx.bfloat16: 
 
 
 @pytest.mark.parametrize("dtype", list(GRAD_RTOL), ids=str)
-def test_grad_wrt_steps(dtype):
+def test_grad_wrt_steps_matches_finite_differences_and_the_reference(dtype):
     sched = mcd.cosine_decay(INIT, D, END)
     x = mx.array(STEPS, dtype=mx.float32).astype(dtype)
     g = mx.grad(lambda s: sched(s).sum())(x)
@@ -39,7 +39,7 @@ def test_grad_wrt_steps(dtype):
     assert np.all(np.abs(got - want) <= np.abs(got_ref - want) + tol)
 
 
-def test_vjp_and_jvp_wrt_steps():
+def test_vjp_and_jvp_wrt_steps_match_finite_differences():
     sched = mcd.cosine_decay(INIT, D, END)
     x = mx.array(STEPS)
     cot = mx.array(np.linspace(-2, 3, len(STEPS)).astype(np.float32))
@@ -52,7 +52,7 @@ def test_vjp_and_jvp_wrt_steps():
     np.testing.assert_allclose(to_numpy(out), truth(STEPS, INIT, D, END), rtol=1e-6)
 
 
-def test_integer_steps_have_zero_gradient_wrt_params_path():
+def test_grad_wrt_array_init_and_end_with_integer_steps_matches_the_reference():
     """Integer steps: differentiating w.r.t. array init/end still works."""
     init = mx.array([0.1, 0.2, 0.4])
     end = mx.array([0.0, 0.05, -0.1])
@@ -75,7 +75,7 @@ def test_integer_steps_have_zero_gradient_wrt_params_path():
     np.testing.assert_allclose(to_numpy(ge), np.full(3, (w * (1 - decay)).sum()), rtol=1e-6)
 
 
-def test_jvp_wrt_init_end_and_steps_together():
+def test_jvp_wrt_init_end_and_steps_together_matches_the_reference():
     init, end = mx.array([0.3, 0.5]), mx.array([0.1, 0.0])
     steps = mx.array([[12.5], [70.0]])
 
@@ -92,7 +92,7 @@ def test_jvp_wrt_init_end_and_steps_together():
 
 
 @pytest.mark.parametrize("axis", [0, 1])
-def test_vmap_steps(axis):
+def test_vmap_over_steps_equals_the_unmapped_values(axis):
     sched = mcd.cosine_decay(INIT, D, END)
     x = mx.array(np.arange(-30, 180, 5, dtype=np.int32).reshape(6, 7))
     got = mx.vmap(sched, in_axes=axis)(x)
@@ -102,7 +102,7 @@ def test_vmap_steps(axis):
 
 
 @pytest.mark.parametrize("axis", [0, 1])
-def test_vmap_with_array_init(axis):
+def test_vmap_over_array_init_and_steps_matches_the_truth(axis):
     inits = mx.array([0.1, 0.2, 0.3, 0.4])
     x = mx.array(np.arange(0, 120, 10, dtype=np.float32).reshape(3, 4))
     xs = x if axis == 1 else x.T  # (3, 4) mapped over the axis of length 4
@@ -116,7 +116,7 @@ def test_vmap_with_array_init(axis):
     np.testing.assert_allclose(to_numpy(got), want, rtol=1e-6, atol=1e-9)
 
 
-def test_vmap_of_grad():
+def test_vmap_of_grad_matches_finite_differences():
     sched = mcd.cosine_decay(INIT, D, END)
     x = mx.array(np.array(STEPS[:8], dtype=np.float32).reshape(2, 4))
     got = mx.vmap(mx.grad(lambda s: sched(s)))(x.reshape(-1))
@@ -124,14 +124,14 @@ def test_vmap_of_grad():
     np.testing.assert_allclose(to_numpy(got), want, rtol=1e-5, atol=1e-10)
 
 
-def test_compile():
+def test_compiled_schedule_equals_the_uncompiled_one():
     sched = mcd.cosine_decay(INIT, D, END)
     f = mx.compile(lambda s: sched(s) * 2.0 + 1.0)
     x = mx.arange(-10, 300, dtype=mx.int32)
     np.testing.assert_array_equal(to_numpy(f(x)), to_numpy(sched(x) * 2.0 + 1.0))
 
 
-def test_compile_shapeless_changes_shape():
+def test_shapeless_compile_follows_the_input_shape():
     sched = mcd.cosine_decay(INIT, D, END)
     f = mx.compile(lambda s: sched(s) + 0.5, shapeless=True)
     for shape in [(7,), (11,), (3, 5), (0,), ()]:
@@ -141,7 +141,19 @@ def test_compile_shapeless_changes_shape():
         np.testing.assert_array_equal(to_numpy(got), to_numpy(sched(x) + 0.5))
 
 
-def test_compile_same_schedule_twice():
+def test_compile_shapeless_values_takes_its_shape_from_the_node():
+    # values() of a scalar schedule has no inputs: the node's own state
+    # (num_steps) gives the shape, as MLX's Arange does.
+    sched = mcd.cosine_decay(INIT, D, END)
+    f = mx.compile(lambda x: sched.values(10, 95) + x, shapeless=True)
+    for x in (mx.zeros(10), mx.arange(10, dtype=mx.float32)):
+        got = f(x)
+        assert got.shape == (10,)
+        want = truth(np.arange(95, 105), INIT, D, END).astype(np.float32) + to_numpy(x)
+        np.testing.assert_allclose(to_numpy(got), want, rtol=1e-6, atol=0)
+
+
+def test_compile_merging_equal_schedules_keeps_the_values():
     """Two equal nodes may be merged by compile: the values stay right."""
     sched = mcd.cosine_decay(INIT, D, END)
     f = mx.compile(lambda s: sched(s) + sched(s) * 10.0)
@@ -154,7 +166,7 @@ def test_compile_same_schedule_twice():
     [(0.2, D, END), (INIT, D + 1, END), (INIT, D, 0.02), (INIT, 1, END)],
     ids=["init", "decay_steps", "end", "D=1"],
 )
-def test_compile_does_not_merge_different_schedules(other):
+def test_compile_does_not_merge_schedules_differing_in_one_parameter(other):
     a = mcd.cosine_decay(INIT, D, END)
     b = mcd.cosine_decay(*other)
     f = mx.compile(lambda s: mx.stack([a(s), b(s)]))
@@ -165,7 +177,7 @@ def test_compile_does_not_merge_different_schedules(other):
     assert not np.array_equal(to_numpy(got[0]), to_numpy(got[1]))
 
 
-def test_compile_does_not_merge_generated_ranges():
+def test_compile_does_not_merge_generated_ranges_with_different_starts():
     a = mcd.cosine_decay(INIT, D, END)
     f = mx.compile(lambda: mx.stack([a.values(50, 0), a.values(50, 10)]))
     got = f()
@@ -173,7 +185,7 @@ def test_compile_does_not_merge_generated_ranges():
     np.testing.assert_array_equal(to_numpy(got[1]), to_numpy(a(mx.arange(10, 60))))
 
 
-def test_compile_grad():
+def test_compiled_grad_matches_finite_differences():
     sched = mcd.cosine_decay(INIT, D, END)
     g = mx.compile(mx.grad(lambda s: sched(s).sum()))
     x = mx.array(STEPS)

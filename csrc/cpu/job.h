@@ -9,34 +9,30 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/kernel_params.h"
 #include "mlx/dtype.h"
 
 namespace mlx_cosine_decay::cpu {
+
+using cosine_decay_core::Operand;
 
 struct Job {
   mlx::core::Dtype step_type = mlx::core::int64; // int64 when generated
   mlx::core::Dtype out_type = mlx::core::float32;
 
-  // The output is row-contiguous over `shape`; the last axis is the row. Each
-  // operand has one stride per axis (0 where it is broadcast).
+  // The output is row-contiguous over `shape`; the last axis is the row.
   std::vector<int64_t> shape;
   int64_t size;
 
-  const void* step; // nullptr: step = start + the offset given by step_strides
+  // By Operand (Step, Init, End, DecaySteps): the data, nullptr where the
+  // operand is not an array (generated steps: start + the offset given by
+  // the step strides; scalar parameters: `scalars`), and one stride per
+  // axis (0 where broadcast; empty where the data is null, except for
+  // generated steps). init and end are in out_type, decay_steps int64.
+  const void* data[Operand::Count];
+  std::vector<int64_t> strides[Operand::Count];
+  cosine_decay_core::ScalarParams<double> scalars;
   int64_t start;
-  std::vector<int64_t> step_strides;
-
-  // Parameters: an array (init/end in out_type, decay_steps as int64) or,
-  // when the pointer is null, the scalar.
-  const void* init;
-  const void* end;
-  const int64_t* decay_steps;
-  std::vector<int64_t> init_strides;
-  std::vector<int64_t> end_strides;
-  std::vector<int64_t> decay_steps_strides;
-  double init_value;
-  double end_value;
-  int64_t decay_steps_value;
 
   void* out;
 };

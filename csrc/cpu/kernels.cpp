@@ -13,8 +13,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "cosine_decay_math.h"
+#include "core/cosine_decay_math.h"
 #include "cpu/job.h"
+#include "mlx/dtype_utils.h"
 #include "mlx/types/bf16.h"
 #include "mlx/types/fp16.h"
 
@@ -223,10 +224,13 @@ void consecutive_row(int64_t first, Out* out, int64_t n, const Curve& c) {
 
 // The rows of a job from a given row on, walked with one counter per leading
 // axis (no division per row): the offset of each operand at a row's start.
+// Not MLX's ContiguousIterator: its constructors call collapse_contiguous_dims,
+// which libmlx 0.32.4 does not export, and it walks one operand, not four.
 class Rows {
  public:
   Rows(const Job& job, int64_t row)
-      : strides_{&job.step_strides, &job.init_strides, &job.end_strides, &job.decay_steps_strides},
+      : strides_{&job.strides[Operand::Step], &job.strides[Operand::Init],
+                 &job.strides[Operand::End], &job.strides[Operand::DecaySteps]},
         shape_(job.shape),
         pos_(job.shape.size(), 0) {
     for (int ax = static_cast<int>(shape_.size()) - 2; ax >= 0; --ax) {
@@ -240,7 +244,7 @@ class Rows {
     }
   }
 
-  // The offset of operand k (step, init, end, decay_steps) at column col.
+  // The offset of operand k (an Operand) at column col.
   int64_t offset(int k, int64_t col) const {
     return strides_[k]->empty() ? 0 : offset_[k] + col * strides_[k]->back();
   }
@@ -274,13 +278,13 @@ class Rows {
 // The row's parameters at column col.
 template <typename Out>
 Curve curve_at(const Job& job, const Rows& rows, int64_t col) {
-  auto* init = static_cast<const Out*>(job.init);
-  auto* end = static_cast<const Out*>(job.end);
+  auto* init = static_cast<const Out*>(job.data[Operand::Init]);
+  auto* end = static_cast<const Out*>(job.data[Operand::End]);
+  auto* d = static_cast<const int64_t*>(job.data[Operand::DecaySteps]);
   return {
-      init ? double(init[rows.offset(1, col)]) : job.init_value,
-      end ? double(end[rows.offset(2, col)]) : job.end_value,
-      job.decay_steps ? job.decay_steps[rows.offset(3, col)]
-                      : job.decay_steps_value,
+      init ? double(init[rows.offset(Operand::Init, col)]) : job.scalars.init,
+      end ? double(end[rows.offset(Operand::End, col)]) : job.scalars.end,
+      d ? d[rows.offset(Operand::DecaySteps, col)] : job.scalars.decay_steps,
       false};
 }
 
@@ -293,9 +297,9 @@ void steps_row(
     int64_t n,
     Out* out,
     const Curve& c) {
-  auto step_stride = job.step_strides.back();
+  auto step_stride = job.strides[Operand::Step].back();
   if constexpr (std::is_same_v<In, GeneratedSteps>) {
-    int64_t first = job.start + rows.offset(0, col);
+    int64_t first = job.start + rows.offset(Operand::Step, col);
     int64_t last = first + (n - 1) * step_stride;
     // int32 steps where they fit: AVX2 converts only those in SIMD.
     bool fits = std::min(first, last) >= INT32_MIN &&
@@ -309,7 +313,8 @@ void steps_row(
       row<int64_t, Result>(Generated<int64_t, false>{first, step_stride}, out, n, c);
     }
   } else {
-    auto* s = static_cast<const In*>(job.step) + rows.offset(0, col);
+    auto* s = static_cast<const In*>(job.data[Operand::Step]) +
+        rows.offset(Operand::Step, col);
     if (step_stride == 1) {
       row<In, Result>(Loaded<In, true>{s, 1}, out, n, c);
     } else {
@@ -326,8 +331,9 @@ void steps_row(
 int64_t rows_sharing_curve(const Job& job) {
   int64_t group = 1;
   for (int ax = static_cast<int>(job.shape.size()) - 2; ax >= 0; --ax) {
-    if (job.step_strides[ax] != 0 ||
-        (job.decay_steps && job.decay_steps_strides[ax] != 0)) {
+    if (job.strides[Operand::Step][ax] != 0 ||
+        (job.data[Operand::DecaySteps] &&
+         job.strides[Operand::DecaySteps][ax] != 0)) {
       break;
     }
     group *= job.shape[ax];
@@ -404,9 +410,10 @@ void run_direct(const Job& job, int64_t begin, int64_t end, bool per_element) {
 template <typename In, typename Out>
 void run_range(const Job& job, int64_t begin, int64_t end) {
   int64_t row_len = job.shape.back();
-  bool per_element = (job.init && job.init_strides.back() != 0) ||
-      (job.end && job.end_strides.back() != 0) ||
-      (job.decay_steps && job.decay_steps_strides.back() != 0);
+  bool per_element = false;
+  for (int k : {Operand::Init, Operand::End, Operand::DecaySteps}) {
+    per_element |= job.data[k] && job.strides[k].back() != 0;
+  }
   int64_t group = per_element ? 1 : rows_sharing_curve(job) * row_len;
   if (group < 2 * row_len || group < 4096) {
     return run_direct<In, Out>(job, begin, end, per_element);
@@ -426,56 +433,23 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
   }
 }
 
+// The one dtype switch, with MLX's dispatch helpers (dtype_utils.h).
 template <typename In>
 void dispatch_out(const Job& job, int64_t begin, int64_t end) {
-  switch (job.out_type) {
-    case mlx::core::float32:
-      return run_range<In, float>(job, begin, end);
-    case mlx::core::float16:
-      return run_range<In, float16_t>(job, begin, end);
-    case mlx::core::bfloat16:
-      return run_range<In, bfloat16_t>(job, begin, end);
-    case mlx::core::float64:
-      return run_range<In, double>(job, begin, end);
-    default:
-      throw std::invalid_argument("[cosine_decay] Unsupported output type.");
-  }
+  mlx::core::dispatch_float_types(
+      job.out_type, "[cosine_decay] output", [&](auto out) {
+        run_range<In, MLX_GET_TYPE(out)>(job, begin, end);
+      });
 }
 
 void dispatch(const Job& job, int64_t begin, int64_t end) {
-  if (!job.step) {
+  if (!job.data[Operand::Step]) {
     return dispatch_out<GeneratedSteps>(job, begin, end);
   }
-  switch (job.step_type) {
-    case mlx::core::bool_:
-      return dispatch_out<bool>(job, begin, end);
-    case mlx::core::uint8:
-      return dispatch_out<uint8_t>(job, begin, end);
-    case mlx::core::uint16:
-      return dispatch_out<uint16_t>(job, begin, end);
-    case mlx::core::uint32:
-      return dispatch_out<uint32_t>(job, begin, end);
-    case mlx::core::uint64:
-      return dispatch_out<uint64_t>(job, begin, end);
-    case mlx::core::int8:
-      return dispatch_out<int8_t>(job, begin, end);
-    case mlx::core::int16:
-      return dispatch_out<int16_t>(job, begin, end);
-    case mlx::core::int32:
-      return dispatch_out<int32_t>(job, begin, end);
-    case mlx::core::int64:
-      return dispatch_out<int64_t>(job, begin, end);
-    case mlx::core::float16:
-      return dispatch_out<float16_t>(job, begin, end);
-    case mlx::core::bfloat16:
-      return dispatch_out<bfloat16_t>(job, begin, end);
-    case mlx::core::float32:
-      return dispatch_out<float>(job, begin, end);
-    case mlx::core::float64:
-      return dispatch_out<double>(job, begin, end);
-    default:
-      throw std::invalid_argument("[cosine_decay] Unsupported step type.");
-  }
+  mlx::core::dispatch_real_types(
+      job.step_type, "[cosine_decay] step", [&](auto step) {
+        dispatch_out<MLX_GET_TYPE(step)>(job, begin, end);
+      });
 }
 
 } // namespace mlx_cosine_decay::cpu::COSINE_DECAY_ISA

@@ -4,7 +4,9 @@
 // compiles this file with NVRTC at first use, one instantiation per module,
 // named by a name expression (kernel_source.cpp); the host-emulation test
 // (tests/cuda_emulation/) compiles the same file as C++ and runs it at every
-// thread position. The formula comes from cosine_decay_math.h, nothing else.
+// thread position. The formula comes from core/cosine_decay_math.h and the
+// host/kernel contract (the scalar parameters, the stride packing, the
+// layout, work per thread) from core/kernel_params.h, nothing else.
 //
 // Results equal the CPU's bit for bit: the compute type, the reduction type
 // and every conversion are chosen as in csrc/cpu/kernels.cpp (`Compute`,
@@ -12,7 +14,8 @@
 // --fmad=false so no multiply-add is contracted that the CPU does not
 // contract. float64 results stay on the CPU, as in MLX.
 
-#include "cosine_decay_math.h"
+#include "core/kernel_params.h"
+#include "core/cosine_decay_math.h"
 
 #ifndef COSINE_DECAY_GLOBAL
 #define COSINE_DECAY_GLOBAL __global__
@@ -26,27 +29,10 @@ using math::int64_t;
 using math::uint32_t;
 using math::uint64_t;
 
-// Most dimensions an operand may have after merging contiguous axes (MLX's
-// MAX_NDIM): shapes and strides are passed by value.
-constexpr int max_ndim = 10;
-
-// The parameters of a schedule with scalar init, end and decay_steps, and the
-// first generated step. The host fills the same layout (24 bytes).
-struct Scalars {
-  float init;
-  float end;
-  int64_t decay_steps;
-  int64_t start;
-};
-
-// Shape and strides of the output (row-contiguous) and of the operands:
-// strides[k * ndim + axis] for k = step, init, end, decay_steps, in elements
-// (0 where broadcast, negative where reversed).
-struct Layout {
-  int64_t shape[max_ndim];
-  int64_t strides[4 * max_ndim];
-  int32_t ndim;
-};
+namespace core = cosine_decay_core;
+typedef core::KernelScalars<float> Scalars;
+typedef core::StridedLayout Layout;
+using core::Operand;
 
 // float16 and bfloat16 by their bits, converted as MLX's CPU types do
 // (mlx/types/fp16.h, bf16.h), so that NaNs match too.
@@ -232,8 +218,8 @@ COSINE_DECAY_INLINE void contiguous_run(
     IdxT begin) {
   typedef typename Widen<In>::type S;
   typedef typename Compute<Out>::type T;
-  math::Params<R, T> p =
-      math::make_params<R, T>(T(sc.init), T(sc.end), sc.decay_steps);
+  math::Params<R, T> p = math::make_params<R, T>(
+      T(sc.params.init), T(sc.params.end), sc.params.decay_steps);
   IdxT stride = static_cast<IdxT>(blockDim.x);
   for (int j = 0; j < N; ++j) {
     IdxT i = begin + static_cast<IdxT>(j) * stride;
@@ -260,7 +246,7 @@ COSINE_DECAY_GLOBAL void cosine_decay_contiguous(
   if (begin >= size) {
     return;
   }
-  if (Reduction<S>::narrow(sc.decay_steps)) {
+  if (Reduction<S>::narrow(sc.params.decay_steps)) {
     contiguous_run<typename Reduction<S>::Narrow, In, Out, IdxT, N, Generated>(
         step, out, sc, size, begin);
   } else {
@@ -295,26 +281,17 @@ COSINE_DECAY_GLOBAL void cosine_decay_strided(
   if (i >= size) {
     return;
   }
-  int ndim = layout.ndim;
-  int64_t loc[4] = {0, 0, 0, 0};
-  IdxT rest = i;
-  for (int ax = ndim - 1; ax >= 0; --ax) {
-    IdxT len = static_cast<IdxT>(layout.shape[ax]);
-    int64_t pos = static_cast<int64_t>(rest % len);
-    rest /= len;
-    for (int k = 0; k < 4; ++k) {
-      loc[k] += pos * layout.strides[k * ndim + ax];
-    }
-  }
-  S s = Generated ? static_cast<S>(sc.start + loc[0])
-                  : Widen<In>::get(step[loc[0]]);
-  T init_value = T(sc.init);
-  T end_value = T(sc.end);
-  int64_t d = sc.decay_steps;
+  core::OperandOffsets loc =
+      core::operand_offsets(i, layout.shape, layout.strides, layout.ndim);
+  S s = Generated ? static_cast<S>(sc.start + loc.at[Operand::Step])
+                  : Widen<In>::get(step[loc.at[Operand::Step]]);
+  T init_value = T(sc.params.init);
+  T end_value = T(sc.params.end);
+  int64_t d = sc.params.decay_steps;
   if (ArrayParams) {
-    init_value = T(Widen<Out>::get(init[loc[1]]));
-    end_value = T(Widen<Out>::get(end[loc[2]]));
-    d = decay_steps[loc[3]];
+    init_value = T(Widen<Out>::get(init[loc.at[Operand::Init]]));
+    end_value = T(Widen<Out>::get(end[loc.at[Operand::End]]));
+    d = decay_steps[loc.at[Operand::DecaySteps]];
   }
   if (d < 1) { // only reachable through array-valued decay_steps
     out[i] = Narrow<Out>::get(T(quiet_nan()));

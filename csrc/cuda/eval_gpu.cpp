@@ -23,16 +23,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/eval.h"
+#include "core/kernel_params.h"
 #include "cuda/backend.h"
 #include "cuda/kernel_source.h"
-#include "mlx/allocator.h"
-#include "mlx/backend/common/utils.h"
 #include "mlx/backend/cuda/device.h"
 #include "mlx/backend/cuda/utils.h"
 
 namespace mlx_cosine_decay::cuda {
 
 namespace {
+
+namespace core = cosine_decay_core;
+using core::Operand;
 
 [[noreturn]] void fail(const std::string& what) {
   throw std::runtime_error("[cosine_decay] CUDA: " + what);
@@ -242,155 +245,82 @@ CUfunction get_kernel(mx::cu::Device& device, const KernelSpec& spec) {
   return kernel;
 }
 
-// The layout of cosine_decay_cuda::Scalars and Layout in the kernel source.
-struct Scalars {
-  float init;
-  float end;
-  int64_t decay_steps;
-  int64_t start;
-};
-static_assert(sizeof(Scalars) == 24, "must match the kernel's Scalars");
-
-struct Layout {
-  int64_t shape[max_ndim];
-  int64_t strides[4 * max_ndim];
-  int32_t ndim;
-};
-static_assert(sizeof(Layout) == 408, "must match the kernel's Layout");
-
-// The output's shape with the strides of step, init, end and decay_steps,
-// axes of size 1 dropped and axes that every operand walks contiguously
-// merged (the output is row-contiguous, so only the operands constrain it).
-Layout collapse(const mx::Shape& shape, const std::vector<mx::Strides>& strides) {
-  std::vector<int64_t> extents;
-  std::vector<std::vector<int64_t>> merged(strides.size());
-  for (size_t ax = 0; ax < shape.size(); ++ax) {
-    if (shape[ax] == 1) {
-      continue;
-    }
-    bool merge = !extents.empty();
-    for (size_t k = 0; merge && k < strides.size(); ++k) {
-      merge = merged[k].back() == strides[k][ax] * shape[ax];
-    }
-    for (size_t k = 0; k < strides.size(); ++k) {
-      if (merge) {
-        merged[k].back() = strides[k][ax];
-      } else {
-        merged[k].push_back(strides[k][ax]);
-      }
-    }
-    if (merge) {
-      extents.back() *= shape[ax];
-    } else {
-      extents.push_back(shape[ax]);
-    }
-  }
-  int ndim = static_cast<int>(extents.size());
-  if (ndim > max_ndim) {
+// The operands of a strided kernel, by value: axes merged where every
+// operand allows (at most core::max_ndim remain).
+core::StridedLayout strided_layout(const common::OperandLayout& operands) {
+  int ndim = static_cast<int>(operands.shape.size());
+  if (ndim > core::max_ndim) {
     throw std::invalid_argument(
         "[cosine_decay] On the CUDA GPU the operands may have at most " +
-        std::to_string(max_ndim) + " axes that cannot be merged, but got " +
+        std::to_string(core::max_ndim) + " axes that cannot be merged, but got " +
         std::to_string(ndim) + "; make them contiguous or use the CPU stream.");
   }
-  Layout layout{};
+  core::StridedLayout layout{};
   layout.ndim = ndim;
-  for (int ax = 0; ax < ndim; ++ax) {
-    layout.shape[ax] = extents[ax];
-    for (size_t k = 0; k < strides.size(); ++k) {
-      layout.strides[k * ndim + ax] = merged[k][ax];
-    }
-  }
+  std::copy(operands.shape.begin(), operands.shape.end(), layout.shape);
+  auto strides = common::packed_strides(operands);
+  std::copy(strides.begin(), strides.end(), layout.strides);
   return layout;
 }
 
-void eval(CosineDecay& primitive, const std::vector<mx::array>& inputs, mx::array& out) {
+void eval(CosineDecay& node, const std::vector<mx::array>& inputs, mx::array& out) {
   if (out.dtype() == mx::float64) {
     throw std::invalid_argument("float64 is not supported on the GPU");
   }
-  bool generated = primitive.generated();
-  bool array_params = primitive.array_params();
+  auto in = node.input_index();
+  const auto& state = node.state();
+  bool generated = state.steps == StepSource::Generated;
+  bool array_params = state.params == ParamSource::Array;
+  auto* elementwise = common::elementwise_step(node, inputs);
+  // Generated steps of a 1-d output with scalar parameters run contiguous
+  // too: the step is start + the element index.
   KernelSpec spec{
-      /* contiguous */ !array_params &&
-          (generated ? out.ndim() <= 1 : inputs[0].flags().contiguous),
+      /* contiguous */ elementwise || (generated && !array_params && out.ndim() <= 1),
       generated,
       array_params,
-      /* step */ generated ? mx::int64 : inputs[0].dtype(),
+      /* step */ generated ? mx::int64 : inputs[in[Operand::Step]].dtype(),
       out.dtype(),
       /* large */ false};
-
-  uint64_t size;
-  int per_thread = 1;
-  if (spec.contiguous && !generated) {
-    // Elementwise over the step buffer, as the CPU path: the output takes its
-    // layout, and its memory when the step array is donated.
-    auto& step = inputs[0];
-    if (mx::is_donatable(step, out)) {
-      out.copy_shared_buffer(step);
-    } else {
-      out.set_data(
-          mx::allocator::malloc(step.data_size() * out.itemsize()),
-          step.data_size(),
-          step.strides(),
-          step.flags());
-    }
-    size = step.data_size();
-  } else {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    size = out.size();
-  }
-  if (spec.contiguous) {
-    per_thread = work_per_thread;
-  }
+  uint64_t size = common::set_output_data(elementwise, out);
   if (size == 0) {
     return;
   }
   // Index arithmetic must not wrap past the last block's elements.
-  uint64_t per_block = uint64_t{threads_per_block} * per_thread;
+  uint64_t per_thread = spec.contiguous ? core::work_per_thread : 1;
+  uint64_t per_block = threads_per_block * per_thread;
   spec.large = size > std::numeric_limits<uint32_t>::max() - per_block;
   uint64_t blocks = (size + per_block - 1) / per_block;
   if (blocks > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
     fail("too many elements for one launch");
   }
 
-  auto& encoder = mx::cu::get_command_encoder(primitive.stream());
+  auto& encoder = mx::cu::get_command_encoder(node.stream());
   CUfunction kernel = get_kernel(encoder.device(), spec);
 
-  const void* step_ptr = generated ? nullptr : mx::gpu_ptr<void>(inputs[0]);
+  const void* step_ptr =
+      generated ? nullptr : mx::gpu_ptr<void>(inputs[in[Operand::Step]]);
   void* out_ptr = mx::gpu_ptr<void>(out);
-  Scalars scalars{
-      static_cast<float>(primitive.init()),
-      static_cast<float>(primitive.end()),
-      primitive.decay_steps(),
-      primitive.start()};
+  auto scalars = common::kernel_scalars(state);
   uint32_t size32 = static_cast<uint32_t>(size);
   void* size_arg = spec.large ? static_cast<void*>(&size) : static_cast<void*>(&size32);
   const void* param_ptrs[3] = {nullptr, nullptr, nullptr};
-  Layout layout{};
+  core::StridedLayout layout{};
   std::vector<void*> args = {&step_ptr, &out_ptr, &scalars, size_arg};
   if (!spec.contiguous) {
-    // Strides of step, init, end and decay_steps (0: broadcast; generated:
-    // the step is the position along the last axis).
-    int ndim = out.ndim();
-    std::vector<mx::Strides> strides(4, mx::Strides(ndim, 0));
-    if (generated) {
-      strides[0].back() = 1;
-    } else {
-      strides[0] = inputs[0].strides();
+    for (int k : {Operand::Init, Operand::End, Operand::DecaySteps}) {
+      if (in.has(k)) {
+        param_ptrs[k - Operand::Init] = mx::gpu_ptr<void>(inputs[in[k]]);
+      }
     }
-    int first = generated ? 0 : 1;
-    for (int k = 0; array_params && k < 3; ++k) {
-      strides[k + 1] = inputs[first + k].strides();
-      param_ptrs[k] = mx::gpu_ptr<void>(inputs[first + k]);
-    }
-    layout = collapse(out.shape(), strides);
+    layout = strided_layout(common::operand_layout(node, inputs, out, /* merge */ true));
     for (auto& p : param_ptrs) {
       args.push_back(&p);
     }
     args.push_back(&layout);
   }
 
-  for (auto& in : inputs) {
-    encoder.set_input_array(in);
+  for (auto& a : inputs) {
+    encoder.set_input_array(a);
   }
   encoder.set_output_array(out);
   encoder.add_kernel_node_raw(

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "core/kernel_params.h"
+
 namespace mlx_cosine_decay::cuda {
 
 namespace {
@@ -64,7 +66,7 @@ std::string kernel_expression(const KernelSpec& spec) {
   const char* generated = spec.generated ? "true" : "false";
   if (spec.contiguous) {
     return "cosine_decay_cuda::cosine_decay_contiguous<" + args + ", " +
-        std::to_string(work_per_thread) + ", " + generated + ">";
+        std::to_string(cosine_decay_core::work_per_thread) + ", " + generated + ">";
   }
   return "cosine_decay_cuda::cosine_decay_strided<" + args + ", " + generated +
       ", " + (spec.array_params ? "true" : "false") + ">";

@@ -8,33 +8,24 @@
 
 #include <string>
 
+#include "common/kernel_spec.h"
 #include "mlx/dtype.h"
 
 namespace mlx_cosine_decay::cuda {
 
 namespace mx = mlx::core;
 
-/** csrc/cuda/cosine_decay.cu with the math header inlined (generated at build
- * time by cmake/embed_kernel_source.cmake), and a hash of that text. */
+/** csrc/cuda/cosine_decay.cu with the core headers (core/kernel_params.h,
+ * core/cosine_decay_math.h) inlined, generated at build time by
+ * cmake/embed_kernel_source.cmake, and a hash of that text. */
 const char* cuda_source();
 const char* cuda_source_hash();
 
-/** Threads per block, and elements per thread of the contiguous kernel. */
+/** Threads per block of every launch (the kernels read blockDim; elements
+ * per thread and the layout are cosine_decay_core's). */
 constexpr int threads_per_block = 256;
-constexpr int work_per_thread = 4;
 
-/** The most axes the strided kernel takes (after merging contiguous axes). */
-constexpr int max_ndim = 10;
-
-/** One kernel: its variant and the types it is instantiated for. */
-struct KernelSpec {
-  bool contiguous; // else strided
-  bool generated; // steps start, start + 1, ... (no step array)
-  bool array_params; // init, end and decay_steps from memory (strided only)
-  mx::Dtype step; // ignored when generated (the step is int64)
-  mx::Dtype out; // float32, float16 or bfloat16
-  bool large; // 64-bit element indices
-};
+using common::KernelSpec;
 
 /** The kernel as a C++ name expression, e.g.
  * cosine_decay_cuda::cosine_decay_contiguous<int, float, unsigned int, 4,

@@ -2,6 +2,8 @@
 
 #include "metal/kernel_source.h"
 
+#include "core/kernel_params.h"
+
 #include <stdexcept>
 
 namespace mlx_cosine_decay::metal {
@@ -86,7 +88,7 @@ std::string library_source(const KernelSpec& spec) {
   std::string func;
   if (spec.contiguous) {
     func = "cosine_decay_contiguous<" + args + ", " +
-        std::to_string(work_per_thread) + ">";
+        std::to_string(cosine_decay_core::work_per_thread) + ">";
   } else {
     func = "cosine_decay_strided<" + args + ", " +
         (spec.generated ? "true" : "false") + ", " +

@@ -4,7 +4,7 @@
 //
 //   value(step) = end + (init - end) * 0.5 * (1 + cos(pi * min(step, D) / D))
 //
-// evaluated exactly (see metal/cosine_decay_math.h) by SIMD, multi-threaded
+// evaluated exactly (see core/cosine_decay_math.h) by SIMD, multi-threaded
 // CPU kernels and a JIT-compiled Metal shader.
 
 #pragma once
@@ -13,6 +13,9 @@
 #include <optional>
 #include <variant>
 
+// Quoted and relative: found beside this header once installed
+// (mlx_cosine_decay/core/), through the csrc include directory in the build.
+#include "core/kernel_params.h"
 #include "mlx/array.h"
 #include "mlx/primitives.h"
 #include "mlx/stream.h"
@@ -102,37 +105,69 @@ class Schedule {
   std::optional<mx::array> decay_steps_;
 };
 
-/** Threads the CPU kernel may use for one large array (0: the default, from
- * MLX_COSINE_DECAY_NUM_THREADS or the number of cores). */
+/** The most threads the CPU kernel uses. */
+constexpr int max_num_threads = 256;
+
+/**
+ * Threads the CPU kernel may use for one large array: 1 to max_num_threads,
+ * or 0 for the default (MLX_COSINE_DECAY_NUM_THREADS, else the number of
+ * cores, capped at max_num_threads). Throws std::invalid_argument otherwise.
+ * Threads that the system cannot start are done without: the work runs on
+ * fewer.
+ */
 void set_num_threads(int n);
 int num_threads();
 
 /** The CPU instruction set the kernels run with: avx512, avx2 or baseline. */
 const char* cpu_isa();
 
+using cosine_decay_core::ParamSource;
+using cosine_decay_core::StepSource;
+using ScalarParams = cosine_decay_core::ScalarParams<double>;
+
 class CosineDecay : public mx::UnaryPrimitive {
  public:
+  /** What a node computes, as data. */
+  struct State {
+    StepSource steps;
+    ParamSource params;
+    ScalarParams scalars; // read only where params == ParamSource::Scalar
+    int64_t start; // the first generated step
+    int64_t num_steps; // generated steps: the length of the output's last axis
+    bool operator==(const State&) const = default;
+  };
+
   /**
-   * Inputs: the steps unless `generated`, then init, end and decay_steps if
-   * `array_params`, all broadcast to the output shape (generated steps with
-   * scalar parameters: no inputs). Scalar parameters are used where there
-   * are no arrays; `start` is the first generated step.
+   * Which input is which, the one place that says it: the steps (if
+   * StepSource::Array), then init, end and decay_steps (if
+   * ParamSource::Array), all broadcast to the output shape; init and end in
+   * the output dtype, decay_steps as int64. Indexed by
+   * cosine_decay_core::Operand (Step, Init, End, DecaySteps); -1 where the
+   * operand is not an input. Generated steps with scalar parameters: no
+   * inputs at all.
    */
-  CosineDecay(
-      mx::Stream stream,
-      double init,
-      double end,
-      int64_t decay_steps,
-      bool array_params,
-      bool generated,
-      int64_t start)
-      : mx::UnaryPrimitive(stream),
-        init_(init),
-        end_(end),
-        decay_steps_(decay_steps),
-        array_params_(array_params),
-        generated_(generated),
-        start_(start) {}
+  struct InputIndex {
+    int index[cosine_decay_core::Operand::Count];
+    int operator[](int operand) const {
+      return index[operand];
+    }
+    bool has(int operand) const {
+      return index[operand] >= 0;
+    }
+  };
+  static InputIndex input_index(StepSource steps, ParamSource params) {
+    int first = steps == StepSource::Array ? 1 : 0;
+    bool arrays = params == ParamSource::Array;
+    return {{
+        steps == StepSource::Array ? 0 : -1,
+        arrays ? first : -1,
+        arrays ? first + 1 : -1,
+        arrays ? first + 2 : -1,
+    }};
+  }
+
+  CosineDecay(mx::Stream stream, State state)
+      : mx::UnaryPrimitive(stream), state_(state) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   void eval_gpu(const std::vector<mx::array>& inputs, mx::array& out) override;
@@ -157,23 +192,11 @@ class CosineDecay : public mx::UnaryPrimitive {
   }
   bool is_equivalent(const mx::Primitive& other) const override;
 
-  double init() const {
-    return init_;
+  const State& state() const {
+    return state_;
   }
-  double end() const {
-    return end_;
-  }
-  int64_t decay_steps() const {
-    return decay_steps_;
-  }
-  bool array_params() const {
-    return array_params_;
-  }
-  bool generated() const {
-    return generated_;
-  }
-  int64_t start() const {
-    return start_;
+  InputIndex input_index() const {
+    return input_index(state_.steps, state_.params);
   }
 
  private:
@@ -181,12 +204,7 @@ class CosineDecay : public mx::UnaryPrimitive {
   mx::array step_derivative(const std::vector<mx::array>& primals);
   mx::array decay_fraction(const std::vector<mx::array>& primals);
 
-  double init_;
-  double end_;
-  int64_t decay_steps_;
-  bool array_params_;
-  bool generated_;
-  int64_t start_;
+  State state_;
 };
 
 } // namespace mlx_cosine_decay

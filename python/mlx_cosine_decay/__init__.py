@@ -21,12 +21,14 @@ except ImportError as error:
         "(NVIDIA GPU with a CUDA 12 or 13 driver)."
     ) from error
 
-from ._build_info import mlx_version as _built_with, version as __version__
+from ._build_info import mlx_version as _built_with
+from ._build_info import version as __version__
 
-if mx.__version__ != _built_with:
+_installed = mx.__version__  # type: ignore[attr-defined]  # not in MLX's stubs
+if _installed != _built_with:
     raise ImportError(
         f"mlx_cosine_decay {__version__} was built against mlx {_built_with} but "
-        f"mlx {mx.__version__} is installed; reinstall one to match the other "
+        f"mlx {_installed} is installed; reinstall one to match the other "
         f"(pip install 'mlx=={_built_with}')."
     )
 

@@ -16,25 +16,22 @@
 
 #include <fstream>
 #include <iostream>
-#include <iterator>
-#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../emulation.h"
 #include "cuda_compat.h"
 
-#include "cosine_decay.cu"
+#include "cuda/cosine_decay.cu"
 
 #include "mlx/types/half_types.h"
 
 namespace {
 
 using namespace cosine_decay_cuda;
-
-constexpr size_t guard = 64; // bytes after the output that must stay untouched
-constexpr char fill = 0x5A;
+using emulation::read_file;
 
 struct Launch {
   std::string variant; // contiguous or strided
@@ -68,8 +65,8 @@ Launch read_launch(const std::string& dir) {
     else if (key == "array_params") in >> c.array_params;
     else if (key == "donate") in >> c.donate;
     else if (key == "scalars") {
-      in >> c.scalars.init >> c.scalars.end >> c.scalars.decay_steps >>
-          c.scalars.start;
+      in >> c.scalars.params.init >> c.scalars.params.end >>
+          c.scalars.params.decay_steps >> c.scalars.start;
     } else if (key == "size") in >> c.size;
     else if (key == "launch") in >> c.blocks >> c.threads;
     else if (key == "shape") {
@@ -77,8 +74,8 @@ Launch read_launch(const std::string& dir) {
       while (in >> extent) {
         c.layout.shape[c.layout.ndim++] = extent;
       }
-    } else if (key == "strides") { // 4 x ndim
-      for (int k = 0; k < 4 * c.layout.ndim; ++k) {
+    } else if (key == "strides") { // Operand::Count x ndim
+      for (int k = 0; k < Operand::Count * c.layout.ndim; ++k) {
         in >> c.layout.strides[k];
       }
     } else if (key == "offsets") {
@@ -91,44 +88,6 @@ Launch read_launch(const std::string& dir) {
     }
   }
   return c;
-}
-
-std::vector<char> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-template <typename T>
-struct Tag {
-  using type = T;
-};
-
-// Calls f(Tag<T>{}) for the kernel type of a dtype name.
-template <typename F>
-void with_type(const std::string& name, F f) {
-  if (name == "bool") return f(Tag<bool>{});
-  if (name == "uint8") return f(Tag<uint8_t>{});
-  if (name == "uint16") return f(Tag<uint16_t>{});
-  if (name == "uint32") return f(Tag<uint32_t>{});
-  if (name == "uint64") return f(Tag<uint64_t>{});
-  if (name == "int8") return f(Tag<int8_t>{});
-  if (name == "int16") return f(Tag<int16_t>{});
-  if (name == "int32") return f(Tag<int32_t>{});
-  if (name == "int64") return f(Tag<int64_t>{});
-  if (name == "float16") return f(Tag<float16_bits>{});
-  if (name == "bfloat16") return f(Tag<bfloat16_bits>{});
-  if (name == "float32") return f(Tag<float>{});
-  throw std::runtime_error("unsupported dtype " + name);
-}
-
-// The output types: only these are instantiated (a full dtype switch for
-// the output would compile four times as many kernels).
-template <typename F>
-void with_out_type(const std::string& name, F f) {
-  if (name == "float32") return f(Tag<float>{});
-  if (name == "float16") return f(Tag<float16_bits>{});
-  if (name == "bfloat16") return f(Tag<bfloat16_bits>{});
-  throw std::runtime_error("unsupported output dtype " + name);
 }
 
 // Every thread of every block, blocks in reverse order and threads forward
@@ -211,33 +170,14 @@ void run(const Launch& c, const std::string& dir, std::vector<char>& out_bytes) 
 
 void run_case(const std::string& dir) {
   Launch c = read_launch(dir);
-  std::vector<char> out_bytes;
-  size_t out_size = 0;
-  with_out_type(c.out, [&](auto out_tag) {
-    using Out = typename decltype(out_tag)::type;
-    out_size = c.size * sizeof(Out);
-    out_bytes.assign(out_size + guard, fill);
-    with_type(c.generated ? "int64" : c.step, [&](auto in_tag) {
-      using In = typename decltype(in_tag)::type;
-      if (c.idx_bits == 32) {
-        run<In, Out, uint32_t>(c, dir, out_bytes);
-      } else if (c.idx_bits == 64) {
-        run<In, Out, uint64_t>(c, dir, out_bytes);
-      } else {
-        throw std::runtime_error("idx must be 32 or 64");
-      }
-    });
-  });
-  for (size_t i = out_size; i < out_bytes.size(); ++i) {
-    if (out_bytes[i] != fill) {
-      throw std::runtime_error("a kernel wrote past the end of the output");
-    }
-  }
-  std::ofstream f(dir + "/out.bin", std::ios::binary);
-  f.write(out_bytes.data(), out_size);
-  if (!f) {
-    throw std::runtime_error("cannot write " + dir + "/out.bin");
-  }
+  emulation::run_case<float16_bits, bfloat16_bits>(
+      dir, c.step, c.out, c.generated, c.idx_bits, c.size,
+      [&](auto in, auto out, auto idx, std::vector<char>& out_bytes) {
+        using In = typename decltype(in)::type;
+        using Out = typename decltype(out)::type;
+        using IdxT = typename decltype(idx)::type;
+        run<In, Out, IdxT>(c, dir, out_bytes);
+      });
 }
 
 // The kernels' conversions against MLX's CPU types, bit for bit: every

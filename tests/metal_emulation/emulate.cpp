@@ -1,6 +1,6 @@
 // Copyright © 2026 mlx-cosine-decay authors.
 //
-// Runs the kernels of metal/cosine_decay.metal on the host: the same file,
+// Runs the kernels of csrc/metal/cosine_decay.metal on the host: the same file,
 // compiled as C++ through metal_compat.h, called once per thread position of
 // the grid a test asks for. Driven by tests/test_metal_emulation.py:
 //
@@ -11,15 +11,15 @@
 
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 // Standard headers first: the compatibility macros would break them.
+#include "../emulation.h"
 #include "metal_compat.h"
 
-#include "cosine_decay.metal"
+#include "metal/cosine_decay.metal"
 
 #undef device
 #undef constant
@@ -34,9 +34,8 @@ namespace {
 
 using namespace cosine_decay_metal;
 
-constexpr int work_per_thread = 4; // as csrc/metal/eval_gpu.cpp
-constexpr size_t guard = 64; // bytes after the output that must stay untouched
-constexpr unsigned char fill = 0x5A;
+using cosine_decay_core::work_per_thread;
+using emulation::read_file;
 
 struct Case {
   std::string variant, step, out;
@@ -49,14 +48,6 @@ struct Case {
   std::vector<int64_t> strides; // 4 x ndim
   int64_t offsets[4]; // elements from the start of each buffer
 };
-
-std::vector<char> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    return {};
-  }
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
 
 Case read_case(const std::string& dir) {
   std::ifstream f(dir + "/meta.txt");
@@ -80,8 +71,8 @@ Case read_case(const std::string& dir) {
     } else if (key == "array_params") {
       f >> c.array_params;
     } else if (key == "scalars") {
-      f >> c.scalars.init >> c.scalars.end >> c.scalars.decay_steps >>
-          c.scalars.start;
+      f >> c.scalars.params.init >> c.scalars.params.end >>
+          c.scalars.params.decay_steps >> c.scalars.start;
     } else if (key == "size") {
       f >> c.size;
     } else if (key == "grid") {
@@ -110,43 +101,6 @@ Case read_case(const std::string& dir) {
     throw std::runtime_error("malformed meta.txt");
   }
   return c;
-}
-
-template <typename T>
-struct Tag {
-  using type = T;
-};
-
-template <typename F>
-void with_step_type(const std::string& name, F f) {
-  if (name == "bool") return f(Tag<bool>{});
-  if (name == "uint8") return f(Tag<uint8_t>{});
-  if (name == "uint16") return f(Tag<uint16_t>{});
-  if (name == "uint32") return f(Tag<uint32_t>{});
-  if (name == "uint64") return f(Tag<uint64_t>{});
-  if (name == "int8") return f(Tag<int8_t>{});
-  if (name == "int16") return f(Tag<int16_t>{});
-  if (name == "int32") return f(Tag<int32_t>{});
-  if (name == "int64") return f(Tag<int64_t>{});
-  if (name == "float16") return f(Tag<half>{});
-  if (name == "bfloat16") return f(Tag<bfloat16_bits>{});
-  if (name == "float32") return f(Tag<float>{});
-  throw std::runtime_error("unsupported step type " + name);
-}
-
-template <typename F>
-void with_out_type(const std::string& name, F f) {
-  if (name == "float32") return f(Tag<float>{});
-  if (name == "float16") return f(Tag<half>{});
-  if (name == "bfloat16") return f(Tag<bfloat16_bits>{});
-  throw std::runtime_error("unsupported output type " + name);
-}
-
-template <typename F>
-void with_idx_type(int bits, F f) {
-  if (bits == 32) return f(Tag<uint32_t>{});
-  if (bits == 64) return f(Tag<uint64_t>{});
-  throw std::runtime_error("idx must be 32 or 64");
 }
 
 // Every thread position of the grid, in an order a GPU might also use.
@@ -218,28 +172,15 @@ int main(int argc, char** argv) {
   std::string dir = argv[1];
   try {
     Case c = read_case(dir);
-    std::vector<char> out_bytes;
-    size_t out_size = 0;
-    with_out_type(c.out, [&](auto out_tag) {
-      using Out = typename decltype(out_tag)::type;
-      out_size = c.size * sizeof(Out);
-      out_bytes.assign(out_size + guard, static_cast<char>(fill));
-      with_step_type(c.generated ? "int64" : c.step, [&](auto in_tag) {
-        using In = typename decltype(in_tag)::type;
-        with_idx_type(c.idx_bits, [&](auto idx_tag) {
-          using IdxT = typename decltype(idx_tag)::type;
+    emulation::run_case<half, bfloat16_bits>(
+        dir, c.step, c.out, c.generated, c.idx_bits, c.size,
+        [&](auto in, auto out, auto idx, std::vector<char>& out_bytes) {
+          using In = typename decltype(in)::type;
+          using Out = typename decltype(out)::type;
+          using IdxT = typename decltype(idx)::type;
           run<In, Out, IdxT>(c, dir, out_bytes);
         });
-      });
-    });
-    for (size_t i = out_size; i < out_bytes.size(); ++i) {
-      if (out_bytes[i] != static_cast<char>(fill)) {
-        throw std::runtime_error("a kernel wrote past the end of the output");
-      }
-    }
-    std::ofstream f(dir + "/out.bin", std::ios::binary);
-    f.write(out_bytes.data(), out_size);
-    return f ? 0 : 1;
+    return 0;
   } catch (const std::exception& e) {
     std::cerr << "emulate: " << e.what() << "\n";
     return 1;

@@ -1,8 +1,9 @@
 // Copyright © 2026 mlx-cosine-decay authors.
 //
 // The cosine-decay formula, defined once. This header compiles as C++ (the
-// CPU kernels, the tests) and as Metal (it is embedded into the shader
-// source), so it uses no library beyond fma/fmod and no references.
+// CPU kernels, the tests), as Metal (it is embedded into the shader source)
+// and as CUDA C++ under NVRTC, so it uses no library beyond fma/fmod and no
+// references.
 //
 //   value(step) = end + (init - end) * 0.5 * (1 + cos(pi * min(step, D) / D))
 //
@@ -24,21 +25,14 @@
 #define COSINE_DECAY_FMA metal::fma
 #define COSINE_DECAY_FMOD metal::fmod
 #define COSINE_DECAY_MIN metal::min
-// CUDA (begin): NVRTC has no standard headers; its math functions are
-// built in. The kernels are device code.
-#elif defined(__CUDACC_RTC__)
+#elif defined(__CUDACC_RTC__) // CUDA C++ under NVRTC: no standard headers
 #define COSINE_DECAY_INLINE __device__ __forceinline__
 #define COSINE_DECAY_UNROLL _Pragma("unroll")
-#define COSINE_DECAY_FMA fma
-#define COSINE_DECAY_FMOD fmod
-#define COSINE_DECAY_MIN cosine_decay_math::min_of
-// CUDA (end)
-#else
-#ifdef __CUDACC__ // nvcc: host and device code
-#define COSINE_DECAY_INLINE __host__ __device__ __forceinline__
+#define COSINE_DECAY_FMA ::fma
+#define COSINE_DECAY_FMOD ::fmod
+#define COSINE_DECAY_MIN ::min
 #else
 #define COSINE_DECAY_INLINE inline __attribute__((always_inline))
-#endif
 #define COSINE_DECAY_UNROLL _Pragma("GCC unroll 16")
 #include <cmath>
 #include <cstdint>
@@ -57,18 +51,11 @@ typedef long int64_t;
 typedef ulong uint64_t;
 typedef uint uint32_t;
 typedef int int32_t;
-#elif defined(__CUDACC_RTC__) // CUDA (begin)
+#elif defined(__CUDACC_RTC__)
 typedef long long int64_t;
 typedef unsigned long long uint64_t;
 typedef unsigned int uint32_t;
 typedef int int32_t;
-
-// std::min: b if b < a, else a.
-template <typename T>
-COSINE_DECAY_INLINE T min_of(T a, T b) {
-  return b < a ? b : a;
-}
-// CUDA (end)
 #else
 using std::int32_t;
 using std::int64_t;
@@ -305,8 +292,8 @@ template <typename T>
 COSINE_DECAY_INLINE bool sign_bit(T t) {
 #ifdef __METAL_VERSION__
   return metal::signbit(t);
-#elif defined(__CUDACC_RTC__) // CUDA
-  return signbit(t);
+#elif defined(__CUDACC_RTC__)
+  return ::signbit(t);
 #else
   using I = std::conditional_t<sizeof(T) == 8, int64_t, int32_t>;
   I bits;

@@ -1,9 +1,12 @@
 // Copyright © 2026 mlx-cosine-decay authors.
 //
-// The Metal kernels of CosineDecay: templates only. The host (csrc/metal/)
-// appends one `[[host_name("...")]]` instantiation per library it builds, and
-// the host-emulation test (tests/metal_emulation/) compiles this same file
-// as C++. The formula comes from cosine_decay_math.h, nothing else.
+// The Metal kernels of CosineDecay: templates only. The host (eval_gpu.cpp
+// beside this file) appends one `[[host_name("...")]]` instantiation per
+// library it builds, and the host-emulation test (tests/metal_emulation/)
+// compiles this same file as C++. The formula comes from
+// core/cosine_decay_math.h and the host/kernel contract (the scalar
+// parameters, the stride packing, work per thread) from core/kernel_params.h,
+// nothing else.
 //
 // The reduction type R is chosen as the CPU kernels choose it
 // (csrc/cpu/kernels.cpp `row`), except that Metal has no double: see
@@ -14,25 +17,19 @@
 #include <metal_stdlib>
 #endif
 
-#include "cosine_decay_math.h"
+#include "core/kernel_params.h"
+#include "core/cosine_decay_math.h"
 
 namespace cosine_decay_metal {
 
 namespace math = cosine_decay_math;
+namespace core = cosine_decay_core;
+typedef core::KernelScalars<float> Scalars;
 
 // bfloat16 by its bits. Metal's own `bfloat` needs Metal 3.1; converting by
 // hand is exact, portable, and lets the host emulation run this code as is.
 struct bfloat16_bits {
   uint16_t bits;
-};
-
-// The parameters of a schedule with scalar init, end and decay_steps, and the
-// first generated step. The host fills the same layout (24 bytes).
-struct Scalars {
-  float init;
-  float end;
-  int64_t decay_steps;
-  int64_t start;
 };
 
 // Steps and array parameters are widened before any arithmetic: half and
@@ -160,7 +157,8 @@ template <typename In, typename Out, typename IdxT, int N>
   if (begin >= size) {
     return;
   }
-  Evaluator<typename Widen<In>::type> value(sc.init, sc.end, sc.decay_steps);
+  Evaluator<typename Widen<In>::type> value(
+      sc.params.init, sc.params.end, sc.params.decay_steps);
   for (int j = 0; j < N; ++j) {
     IdxT i = begin + static_cast<IdxT>(j);
     if (N == 1 || i < size) {
@@ -170,9 +168,9 @@ template <typename In, typename Out, typename IdxT, int N>
 }
 
 // Any layout: one element per thread of a row-contiguous output over `shape`
-// (ndim axes). `strides` holds ndim strides for each of step, init, end and
-// decay_steps, in elements (0 where broadcast, negative where reversed, so
-// memory offsets are signed 64-bit; IdxT is the element index). Generated:
+// (ndim axes). `strides` holds ndim strides for each core::Operand, packed as
+// core::stride_index says, in elements (0 where broadcast, negative where
+// reversed, so memory offsets are signed 64-bit; IdxT is the element index). Generated:
 // the step is sc.start + the step offset (the host passes step strides
 // 0, ..., 0, 1 and In = int64_t). ArrayParams: init and end (in Out) and
 // decay_steps (int64) come from memory, else from `sc`. Buffers a variant
@@ -201,26 +199,18 @@ template <
   if (i >= size) {
     return;
   }
-  int64_t loc[4] = {0, 0, 0, 0};
-  IdxT rest = i;
-  for (int ax = ndim - 1; ax >= 0; --ax) {
-    IdxT len = static_cast<IdxT>(shape[ax]);
-    int64_t pos = static_cast<int64_t>(rest % len);
-    rest /= len;
-    for (int k = 0; k < 4; ++k) {
-      loc[k] += pos * strides[k * ndim + ax];
-    }
-  }
+  core::OperandOffsets loc = core::operand_offsets(i, shape, strides, ndim);
   typedef typename Widen<In>::type S;
-  S s = Generated ? static_cast<S>(sc.start + loc[0])
-                  : Widen<In>::get(step[loc[0]]);
-  float init_value = sc.init;
-  float end_value = sc.end;
-  int64_t d = sc.decay_steps;
+  S s = Generated ? static_cast<S>(sc.start + loc.at[core::Operand::Step])
+                  : Widen<In>::get(step[loc.at[core::Operand::Step]]);
+  float init_value = sc.params.init;
+  float end_value = sc.params.end;
+  int64_t d = sc.params.decay_steps;
   if (ArrayParams) {
-    init_value = static_cast<float>(Widen<Out>::get(init[loc[1]]));
-    end_value = static_cast<float>(Widen<Out>::get(end[loc[2]]));
-    d = decay_steps[loc[3]];
+    init_value =
+        static_cast<float>(Widen<Out>::get(init[loc.at[core::Operand::Init]]));
+    end_value = static_cast<float>(Widen<Out>::get(end[loc.at[core::Operand::End]]));
+    d = decay_steps[loc.at[core::Operand::DecaySteps]];
   }
   float v = d < 1 // only reachable through array-valued decay_steps
       ? metal::numeric_limits<float>::quiet_NaN()
