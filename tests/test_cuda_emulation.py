@@ -13,20 +13,10 @@ runs them on a GPU)."""
 import subprocess
 from pathlib import Path
 
+import _emulation as em
 import mlx.core as mx
 import numpy as np
 import pytest
-from _emulation import (
-    DECAY_STEPS,
-    LAYOUTS,
-    bits_dtype,
-    is_nan,
-    mx_dtype,
-    step_buffer,
-    step_values,
-    strided_steps,
-    write_case,
-)
 from conftest import CSRC, CUDA_EMULATION, GPU_PAIRS, dtype_name
 
 from mlx_cosine_decay import _ext
@@ -64,7 +54,7 @@ class Cases:
         d = self.tmp / f"case{len(self.dirs)}"
         d.mkdir()
         per_block = threads * work_per_thread
-        write_case(d, {
+        em.write_case(d, {
             "variant": variant, "step": step, "out": out, "idx": idx,
             "work_per_thread": work_per_thread, "generated": int(generated),
             "array_params": int(array_params), "donate": int(donate),
@@ -80,21 +70,22 @@ class Cases:
         r = subprocess.run([str(emulator)] + [str(d) for d, _ in self.dirs],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-        return [np.fromfile(d / "out.bin", dtype=bits_dtype(out)) for d, out in self.dirs]
+        return [np.fromfile(d / "out.bin", dtype=em.bits_dtype(out))
+                for d, out in self.dirs]
 
 
 def raw_array(dtype, values):
     """The values in `dtype` as raw bits (numpy) and as an mx.array."""
-    raw, to_mx = step_buffer(dtype, values)
+    raw, to_mx = em.step_buffer(dtype, values)
     return raw, to_mx(raw)
 
 
 def cpu(step, init, end, d, out):
     """The CPU path with init and end as arrays of the output dtype (values
     exact in every output dtype, so the scalar path computes the same)."""
-    r = _ext.cosine_decay(step, mx.array(init, mx_dtype(out)), mx.array(d, mx.int64),
-                          mx.array(end, mx_dtype(out)), stream=mx.cpu)
-    assert r.dtype == mx_dtype(out)
+    r = _ext.cosine_decay(step, mx.array(init, em.mx_dtype(out)), mx.array(d, mx.int64),
+                          mx.array(end, em.mx_dtype(out)), stream=mx.cpu)
+    assert r.dtype == em.mx_dtype(out)
     return r
 
 
@@ -108,8 +99,8 @@ def bits_of(a):
 def assert_identical(got, want, out, what):
     want = bits_of(want)
     assert got.shape == want.shape, what
-    nan = is_nan(want, out)
-    assert np.array_equal(is_nan(got, out), nan), what
+    nan = em.is_nan(want, out)
+    assert np.array_equal(em.is_nan(got, out), nan), what
     bad = np.flatnonzero(got[~nan] != want[~nan])
     assert bad.size == 0, f"{what}: {bad.size} differ, first at {bad[:5]}"
 
@@ -119,8 +110,8 @@ def test_contiguous_equals_cpu(emulator, tmp_path, step, out):
     # end = 0 keeps the tiny values near the end of the decay visible.
     init, end = 0.375, 0.0
     cases, checks = Cases(tmp_path), []
-    for d in DECAY_STEPS:
-        raw, steps = raw_array(step, step_values(step, d))
+    for d in em.DECAY_STEPS:
+        raw, steps = raw_array(step, em.step_values(step, d))
         want = cpu(steps, init, end, d, out)
         for idx in (32, 64):
             for threads, n in LAUNCHES:
@@ -137,7 +128,7 @@ def test_contiguous_in_place(emulator, tmp_path, step, out):
     # A donated step buffer is the output: each element is read, then written.
     cases, checks = Cases(tmp_path), []
     for d in (7, 1000, 3 * 10**9):
-        raw, steps = raw_array(step, step_values(step, d))
+        raw, steps = raw_array(step, em.step_values(step, d))
         cases.add(variant="contiguous", step=step, out=out, threads=32,
                   work_per_thread=4, size=raw.size, scalars=(1.5, -0.25, d, 0),
                   donate=True, buffers={"step": raw})
@@ -150,9 +141,10 @@ def test_contiguous_in_place(emulator, tmp_path, step, out):
 def test_strided_scalar_params_equal_cpu(emulator, tmp_path, step, out):
     init, end = -1.5, 0.0
     cases, checks = Cases(tmp_path), []
-    for layout in LAYOUTS:
+    for layout in em.LAYOUTS:
         for d in (7, 2**23 + 1, 2**30, 10**12):
-            base, steps, shape, strides, offset = strided_steps(step, step_values(step, d), layout)
+            base, steps, shape, strides, offset = em.strided_steps(
+                step, em.step_values(step, d), layout)
             want = cpu(steps, init, end, d, out)
             zeros = [0] * len(shape)
             for idx in (32, 64):
@@ -175,8 +167,8 @@ def test_strided_array_params_equal_cpu(emulator, tmp_path, step, out):
     end_raw, _ = raw_array(out, end)
     cases, checks = Cases(tmp_path), []
     for ds in ([7, 10**12, 0, 3 * 10**9], [1, 2**23 + 1, -3, 2**40]):
-        base, steps, shape, strides, offset = strided_steps(
-            step, step_values(step, ds[0]), "transposed")
+        base, steps, shape, strides, offset = em.strided_steps(
+            step, em.step_values(step, ds[0]), "transposed")
         d = np.array(ds, np.int64)
         want = cpu(steps, init.reshape(3, 1, 1), end, d.reshape(4, 1), out)
         for idx in (32, 64):
@@ -237,7 +229,7 @@ def test_generated_steps_scalar_params_equal_cpu(emulator, tmp_path, start):
 
 def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
     # The comparison is not vacuous: a different decay_steps changes the bits.
-    raw, steps = raw_array("int32", step_values("int32", 1000))
+    raw, steps = raw_array("int32", em.step_values("int32", 1000))
     cases = Cases(tmp_path)
     cases.add(variant="contiguous", step="int32", out="float32", threads=32,
               work_per_thread=4, size=raw.size, scalars=(1.0, 0.0, 1001, 0),

@@ -49,15 +49,6 @@ def test_every_kernel_has_its_own_expression():
         "cosine_decay_cuda::cosine_decay_contiguous<int, float, unsigned int, 4, false>")
 
 
-def test_kernel_expression_rejects_float64_and_bad_variants():
-    with pytest.raises(ValueError, match="float64"):
-        _ext._cuda_kernel(True, False, False, mx.float64, mx.float32, False)
-    with pytest.raises(ValueError, match="float32, float16 or bfloat16"):
-        _ext._cuda_kernel(True, False, False, mx.int32, mx.float64, False)
-    with pytest.raises(ValueError, match="scalar parameters"):
-        _ext._cuda_kernel(True, False, True, mx.int32, mx.float32, False)
-
-
 def nvrtc_libraries():
     """libnvrtc of the installed NVIDIA wheels: nvidia-cuda-nvrtc (13, in the
     `test` extra) and nvidia-cuda-nvrtc-cu12 where installed."""

@@ -277,15 +277,6 @@ def test_every_kernel_has_its_own_library_name_and_source():
     assert len(names) == len(list(library_specs()))  # every kernel its own name
 
 
-def test_library_rejects_float64_and_bad_variants():
-    with pytest.raises(ValueError, match="float64"):
-        _ext._metal_library(True, False, False, mx.float64, mx.float32, False)
-    with pytest.raises(ValueError, match="float32, float16 or bfloat16"):
-        _ext._metal_library(True, False, False, mx.int32, mx.float64, False)
-    with pytest.raises(ValueError, match="contiguous"):
-        _ext._metal_library(True, True, True, mx.int64, mx.float32, False)
-
-
 def test_every_instantiation_compiles(emulator, cxx, tmp_path):
     # (emulator: the same compiler, with _Float16 for metal_compat.h.)
     # Every [[host_name]] instantiation eval_gpu can emit, compiled as C++

@@ -82,7 +82,8 @@ inline void collapse(OperandLayout& layout) {
     bool merge = !merged.shape.empty();
     for (int k = 0; merge && k < Operand::Count; ++k) {
       auto& st = layout.strides[k];
-      merge = st.empty() || merged.strides[k].back() == st[ax] * layout.shape[ax];
+      merge =
+          st.empty() || merged.strides[k].back() == st[ax] * layout.shape[ax];
     }
     if (merge) {
       merged.shape.back() *= layout.shape[ax];

@@ -19,4 +19,17 @@ struct KernelSpec {
   bool large; // 64-bit element indices
 };
 
+/** A step or output dtype as the kernel sources spell it. */
+struct KernelTypeName {
+  const char* dtype; // in kernel and library names: "int32", "bfloat16"
+  const char* metal; // in the Metal shader: "int32_t", "bfloat16_bits"
+  const char* cuda; // in the CUDA source under NVRTC: "int", "long long"
+};
+
+/** Throws std::invalid_argument for float64 and complex dtypes. */
+KernelTypeName kernel_type_name(mlx::core::Dtype t);
+
+/** As above; also throws unless t is float32, float16 or bfloat16. */
+KernelTypeName kernel_out_type_name(mlx::core::Dtype t);
+
 } // namespace mlx_cosine_decay::common

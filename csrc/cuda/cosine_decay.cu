@@ -14,8 +14,8 @@
 // --fmad=false so no multiply-add is contracted that the CPU does not
 // contract. float64 results stay on the CPU, as in MLX.
 
-#include "core/kernel_params.h"
 #include "core/cosine_decay_math.h"
+#include "core/kernel_params.h"
 
 #ifndef COSINE_DECAY_GLOBAL
 #define COSINE_DECAY_GLOBAL __global__
@@ -209,7 +209,13 @@ COSINE_DECAY_INLINE IdxT block_begin() {
 }
 
 // The thread's N elements with the parameters in reduction type R.
-template <typename R, typename In, typename Out, typename IdxT, int N, bool Generated>
+template <
+    typename R,
+    typename In,
+    typename Out,
+    typename IdxT,
+    int N,
+    bool Generated>
 COSINE_DECAY_INLINE void contiguous_run(
     const In* step,
     Out* out,
@@ -301,8 +307,10 @@ COSINE_DECAY_GLOBAL void cosine_decay_strided(
   typedef typename Reduction<S>::Wide Wide_R;
   out[i] = Narrow<Out>::get(
       Reduction<S>::narrow(d)
-          ? value_at(s, math::make_params<Narrow_R, T>(init_value, end_value, d))
-          : value_at(s, math::make_params<Wide_R, T>(init_value, end_value, d)));
+          ? value_at(
+                s, math::make_params<Narrow_R, T>(init_value, end_value, d))
+          : value_at(
+                s, math::make_params<Wide_R, T>(init_value, end_value, d)));
 }
 
 } // namespace cosine_decay_cuda

@@ -51,7 +51,9 @@ void* symbol(void* library, const char* library_name, const char* name) {
 
 // The first of `names` that is loaded already (by libmlx), else the first
 // that loads.
-void* open_library(std::initializer_list<const char*> names, const char** found) {
+void* open_library(
+    std::initializer_list<const char*> names,
+    const char** found) {
   for (int flags : {RTLD_NOW | RTLD_NOLOAD, RTLD_NOW}) {
     for (const char* name : names) {
       if (void* h = dlopen(name, flags)) {
@@ -70,7 +72,13 @@ struct Nvrtc {
   const char* (*error_string)(int);
   int (*num_supported_archs)(int*);
   int (*supported_archs)(int*);
-  int (*create)(nvrtcProgram*, const char*, const char*, int, const char* const*, const char* const*);
+  int (*create)(
+      nvrtcProgram*,
+      const char*,
+      const char*,
+      int,
+      const char* const*,
+      const char* const*);
   int (*destroy)(nvrtcProgram*);
   int (*add_name_expression)(nvrtcProgram, const char*);
   int (*compile)(nvrtcProgram, int, const char* const*);
@@ -170,20 +178,24 @@ Target target_for(int arch) {
     }
   }
   if (best == 0) {
-    fail("NVRTC (" + std::string(nv.library) + ") supports no architecture " +
-         "at or below sm_" + std::to_string(arch));
+    fail(
+        "NVRTC (" + std::string(nv.library) + ") supports no architecture " +
+        "at or below sm_" + std::to_string(arch));
   }
   return {"--gpu-architecture=compute_" + std::to_string(best), true};
 }
 
 // Compiles one kernel of the embedded source; returns the image to load and
 // the kernel's lowered (mangled) name.
-std::pair<std::string, std::string> compile(const std::string& expression, int arch) {
+std::pair<std::string, std::string> compile(
+    const std::string& expression,
+    int arch) {
   const auto& nv = nvrtc();
   Target target = target_for(arch);
   nvrtcProgram program = nullptr;
   nv.check(
-      nv.create(&program, cuda_source(), "cosine_decay.cu", 0, nullptr, nullptr),
+      nv.create(
+          &program, cuda_source(), "cosine_decay.cu", 0, nullptr, nullptr),
       "nvrtcCreateProgram");
   struct Destroy {
     const Nvrtc& nv;
@@ -192,7 +204,9 @@ std::pair<std::string, std::string> compile(const std::string& expression, int a
       nv.destroy(&p);
     }
   } destroy{nv, program};
-  nv.check(nv.add_name_expression(program, expression.c_str()), "nvrtcAddNameExpression");
+  nv.check(
+      nv.add_name_expression(program, expression.c_str()),
+      "nvrtcAddNameExpression");
   // --fmad=false: no multiply-add contraction the CPU does not do (the math
   // uses explicit fma where it wants one), so results equal the CPU's.
   const char* options[] = {target.option.c_str(), "--fmad=false", "-std=c++17"};
@@ -202,10 +216,14 @@ std::pair<std::string, std::string> compile(const std::string& expression, int a
     nv.log_size(program, &size);
     std::string log(size, '\0');
     nv.log(program, log.data());
-    fail("NVRTC failed to compile " + expression + " (" + target.option + "):\n" + log);
+    fail(
+        "NVRTC failed to compile " + expression + " (" + target.option +
+        "):\n" + log);
   }
   const char* lowered = nullptr;
-  nv.check(nv.lowered_name(program, expression.c_str(), &lowered), "nvrtcGetLoweredName");
+  nv.check(
+      nv.lowered_name(program, expression.c_str(), &lowered),
+      "nvrtcGetLoweredName");
   std::string name = lowered;
   size_t size = 0;
   std::string image;
@@ -226,10 +244,12 @@ std::pair<std::string, std::string> compile(const std::string& expression, int a
 CUfunction get_kernel(mx::cu::Device& device, const KernelSpec& spec) {
   static std::mutex mutex;
   static std::unordered_map<std::string, CUfunction> kernels;
-  int arch = device.compute_capability_major() * 10 + device.compute_capability_minor();
+  int arch = device.compute_capability_major() * 10 +
+      device.compute_capability_minor();
   std::string expression = kernel_expression(spec);
-  std::string key = std::string(cuda_source_hash()) + " " + expression + " sm_" +
-      std::to_string(arch) + " device " + std::to_string(device.cuda_device());
+  std::string key = std::string(cuda_source_hash()) + " " + expression +
+      " sm_" + std::to_string(arch) + " device " +
+      std::to_string(device.cuda_device());
   std::lock_guard<std::mutex> lock(mutex);
   if (auto it = kernels.find(key); it != kernels.end()) {
     return it->second;
@@ -240,7 +260,9 @@ CUfunction get_kernel(mx::cu::Device& device, const KernelSpec& spec) {
   CUmodule module = nullptr;
   cu.check(cu.module_load_data(&module, image.data()), "cuModuleLoadData");
   CUfunction kernel = nullptr;
-  cu.check(cu.module_get_function(&kernel, module, name.c_str()), "cuModuleGetFunction");
+  cu.check(
+      cu.module_get_function(&kernel, module, name.c_str()),
+      "cuModuleGetFunction");
   kernels.emplace(std::move(key), kernel);
   return kernel;
 }
@@ -252,8 +274,9 @@ core::StridedLayout strided_layout(const common::OperandLayout& operands) {
   if (ndim > core::max_ndim) {
     throw std::invalid_argument(
         "[cosine_decay] On the CUDA GPU the operands may have at most " +
-        std::to_string(core::max_ndim) + " axes that cannot be merged, but got " +
-        std::to_string(ndim) + "; make them contiguous or use the CPU stream.");
+        std::to_string(core::max_ndim) +
+        " axes that cannot be merged, but got " + std::to_string(ndim) +
+        "; make them contiguous or use the CPU stream.");
   }
   core::StridedLayout layout{};
   layout.ndim = ndim;
@@ -263,7 +286,10 @@ core::StridedLayout strided_layout(const common::OperandLayout& operands) {
   return layout;
 }
 
-void eval(CosineDecay& node, const std::vector<mx::array>& inputs, mx::array& out) {
+void eval(
+    CosineDecay& node,
+    const std::vector<mx::array>& inputs,
+    mx::array& out) {
   if (out.dtype() == mx::float64) {
     throw std::invalid_argument("float64 is not supported on the GPU");
   }
@@ -275,7 +301,8 @@ void eval(CosineDecay& node, const std::vector<mx::array>& inputs, mx::array& ou
   // Generated steps of a 1-d output with scalar parameters run contiguous
   // too: the step is start + the element index.
   KernelSpec spec{
-      /* contiguous */ elementwise || (generated && !array_params && out.ndim() <= 1),
+      /* contiguous */ elementwise ||
+          (generated && !array_params && out.ndim() <= 1),
       generated,
       array_params,
       /* step */ generated ? mx::int64 : inputs[in[Operand::Step]].dtype(),
@@ -302,7 +329,8 @@ void eval(CosineDecay& node, const std::vector<mx::array>& inputs, mx::array& ou
   void* out_ptr = mx::gpu_ptr<void>(out);
   auto scalars = common::kernel_scalars(state);
   uint32_t size32 = static_cast<uint32_t>(size);
-  void* size_arg = spec.large ? static_cast<void*>(&size) : static_cast<void*>(&size32);
+  void* size_arg =
+      spec.large ? static_cast<void*>(&size) : static_cast<void*>(&size32);
   const void* param_ptrs[3] = {nullptr, nullptr, nullptr};
   core::StridedLayout layout{};
   std::vector<void*> args = {&step_ptr, &out_ptr, &scalars, size_arg};
@@ -312,7 +340,8 @@ void eval(CosineDecay& node, const std::vector<mx::array>& inputs, mx::array& ou
         param_ptrs[k - Operand::Init] = mx::gpu_ptr<void>(inputs[in[k]]);
       }
     }
-    layout = strided_layout(common::operand_layout(node, inputs, out, /* merge */ true));
+    layout = strided_layout(
+        common::operand_layout(node, inputs, out, /* merge */ true));
     for (auto& p : param_ptrs) {
       args.push_back(&p);
     }

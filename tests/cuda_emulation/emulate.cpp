@@ -31,7 +31,6 @@
 namespace {
 
 using namespace cosine_decay_cuda;
-using emulation::read_file;
 
 struct Launch {
   std::string variant; // contiguous or strided
@@ -42,7 +41,7 @@ struct Launch {
   uint64_t size = 0;
   unsigned blocks = 0, threads = 0; // grid and block size (x only)
   Layout layout{};
-  int64_t offsets[4] = {0, 0, 0, 0}; // first element of each input buffer
+  int64_t offsets[Operand::Count] = {}; // first element of each input buffer
 };
 
 Launch read_launch(const std::string& dir) {
@@ -56,19 +55,29 @@ Launch read_launch(const std::string& dir) {
     std::istringstream in(line);
     std::string key;
     in >> key;
-    if (key == "variant") in >> c.variant;
-    else if (key == "step") in >> c.step;
-    else if (key == "out") in >> c.out;
-    else if (key == "idx") in >> c.idx_bits;
-    else if (key == "work_per_thread") in >> c.work_per_thread;
-    else if (key == "generated") in >> c.generated;
-    else if (key == "array_params") in >> c.array_params;
-    else if (key == "donate") in >> c.donate;
+    if (key == "variant")
+      in >> c.variant;
+    else if (key == "step")
+      in >> c.step;
+    else if (key == "out")
+      in >> c.out;
+    else if (key == "idx")
+      in >> c.idx_bits;
+    else if (key == "work_per_thread")
+      in >> c.work_per_thread;
+    else if (key == "generated")
+      in >> c.generated;
+    else if (key == "array_params")
+      in >> c.array_params;
+    else if (key == "donate")
+      in >> c.donate;
     else if (key == "scalars") {
       in >> c.scalars.params.init >> c.scalars.params.end >>
           c.scalars.params.decay_steps >> c.scalars.start;
-    } else if (key == "size") in >> c.size;
-    else if (key == "launch") in >> c.blocks >> c.threads;
+    } else if (key == "size")
+      in >> c.size;
+    else if (key == "launch")
+      in >> c.blocks >> c.threads;
     else if (key == "shape") {
       int64_t extent;
       while (in >> extent) {
@@ -79,7 +88,8 @@ Launch read_launch(const std::string& dir) {
         in >> c.layout.strides[k];
       }
     } else if (key == "offsets") {
-      for (auto& o : c.offsets) in >> o;
+      for (auto& o : c.offsets)
+        in >> o;
     } else if (!key.empty()) {
       throw std::runtime_error("unknown key " + key);
     }
@@ -110,31 +120,38 @@ void contiguous(const Launch& c, const In* step, Out* out) {
   IdxT size = static_cast<IdxT>(c.size);
   each_thread(c, [&] {
     if (c.generated) {
-      cosine_decay_contiguous<In, Out, IdxT, N, true>(step, out, c.scalars, size);
+      cosine_decay_contiguous<In, Out, IdxT, N, true>(
+          step, out, c.scalars, size);
     } else {
-      cosine_decay_contiguous<In, Out, IdxT, N, false>(step, out, c.scalars, size);
+      cosine_decay_contiguous<In, Out, IdxT, N, false>(
+          step, out, c.scalars, size);
     }
   });
 }
 
 template <typename In, typename Out, typename IdxT>
-void run(const Launch& c, const std::string& dir, std::vector<char>& out_bytes) {
-  auto step_bytes = read_file(dir + "/step.bin");
-  auto init_bytes = read_file(dir + "/init.bin");
-  auto end_bytes = read_file(dir + "/end.bin");
-  auto d_bytes = read_file(dir + "/decay_steps.bin");
+void run(
+    const Launch& c,
+    const std::string& dir,
+    std::vector<char>& out_bytes,
+    emulation::Tag<In>,
+    emulation::Tag<Out>,
+    emulation::Tag<IdxT>) {
+  emulation::Inputs inputs(dir);
+  auto& step_bytes = inputs.bytes[Operand::Step];
   if (c.donate) { // the output is the step buffer itself
-    if (sizeof(In) != sizeof(Out) || step_bytes.size() != c.size * sizeof(Out)) {
+    if (sizeof(In) != sizeof(Out) ||
+        step_bytes.size() != c.size * sizeof(Out)) {
       throw std::runtime_error("donate needs a step buffer the output's size");
     }
     std::copy(step_bytes.begin(), step_bytes.end(), out_bytes.begin());
   }
   auto* step = c.generated ? nullptr
-      : c.donate ? reinterpret_cast<const In*>(out_bytes.data())
-                 : reinterpret_cast<const In*>(step_bytes.data()) + c.offsets[0];
-  auto* init = reinterpret_cast<const Out*>(init_bytes.data()) + c.offsets[1];
-  auto* end = reinterpret_cast<const Out*>(end_bytes.data()) + c.offsets[2];
-  auto* d = reinterpret_cast<const int64_t*>(d_bytes.data()) + c.offsets[3];
+      : c.donate           ? reinterpret_cast<const In*>(out_bytes.data())
+                           : inputs.get<In>(Operand::Step, c.offsets);
+  auto* init = inputs.get<Out>(Operand::Init, c.offsets);
+  auto* end = inputs.get<Out>(Operand::End, c.offsets);
+  auto* d = inputs.get<int64_t>(Operand::DecaySteps, c.offsets);
   auto* out = reinterpret_cast<Out*>(out_bytes.data());
   IdxT size = static_cast<IdxT>(c.size);
   if (!c.array_params) {
@@ -144,39 +161,42 @@ void run(const Launch& c, const std::string& dir, std::vector<char>& out_bytes) 
 
   if (c.variant == "contiguous") {
     switch (c.work_per_thread) {
-      case 1: return contiguous<1, In, Out, IdxT>(c, step, out);
-      case 4: return contiguous<4, In, Out, IdxT>(c, step, out);
-      default: throw std::runtime_error("work_per_thread must be 1 or 4");
+      case 1:
+        return contiguous<1, In, Out, IdxT>(c, step, out);
+      case 4:
+        return contiguous<4, In, Out, IdxT>(c, step, out);
+      default:
+        throw std::runtime_error("work_per_thread must be 1 or 4");
     }
   }
   if (c.variant != "strided") {
     throw std::runtime_error("unknown variant " + c.variant);
   }
-  auto strided = [&](auto kernel) {
-    each_thread(c, [&] {
-      kernel(step, out, c.scalars, size, init, end, d, c.layout);
-    });
-  };
-  if (c.generated && c.array_params) {
-    strided(cosine_decay_strided<In, Out, IdxT, true, true>);
-  } else if (c.generated) {
-    strided(cosine_decay_strided<In, Out, IdxT, true, false>);
-  } else if (c.array_params) {
-    strided(cosine_decay_strided<In, Out, IdxT, false, true>);
-  } else {
-    strided(cosine_decay_strided<In, Out, IdxT, false, false>);
-  }
+  emulation::with_strided_variant(
+      c.generated, c.array_params, [&](auto generated, auto array_params) {
+        auto* kernel = cosine_decay_strided<
+            In,
+            Out,
+            IdxT,
+            decltype(generated)::value,
+            decltype(array_params)::value>;
+        each_thread(c, [&] {
+          kernel(step, out, c.scalars, size, init, end, d, c.layout);
+        });
+      });
 }
 
 void run_case(const std::string& dir) {
   Launch c = read_launch(dir);
   emulation::run_case<float16_bits, bfloat16_bits>(
-      dir, c.step, c.out, c.generated, c.idx_bits, c.size,
-      [&](auto in, auto out, auto idx, std::vector<char>& out_bytes) {
-        using In = typename decltype(in)::type;
-        using Out = typename decltype(out)::type;
-        using IdxT = typename decltype(idx)::type;
-        run<In, Out, IdxT>(c, dir, out_bytes);
+      dir,
+      c.step,
+      c.out,
+      c.generated,
+      c.idx_bits,
+      c.size,
+      [&](std::vector<char>& out_bytes, auto... types) {
+        run(c, dir, out_bytes, types...);
       });
 }
 

@@ -35,7 +35,7 @@ namespace {
 using namespace cosine_decay_metal;
 
 using cosine_decay_core::work_per_thread;
-using emulation::read_file;
+using cosine_decay_core::Operand;
 
 struct Case {
   std::string variant, step, out;
@@ -46,7 +46,7 @@ struct Case {
   uint32_t grid_x, grid_y;
   std::vector<int> shape;
   std::vector<int64_t> strides; // 4 x ndim
-  int64_t offsets[4]; // elements from the start of each buffer
+  int64_t offsets[Operand::Count]; // elements from the start of each buffer
 };
 
 Case read_case(const std::string& dir) {
@@ -115,15 +115,18 @@ void each_thread(const Case& c, K kernel) {
 }
 
 template <typename In, typename Out, typename IdxT>
-void run(const Case& c, const std::string& dir, std::vector<char>& out_bytes) {
-  auto step_bytes = read_file(dir + "/step.bin");
-  auto init_bytes = read_file(dir + "/init.bin");
-  auto end_bytes = read_file(dir + "/end.bin");
-  auto d_bytes = read_file(dir + "/decay_steps.bin");
-  auto* step = reinterpret_cast<const In*>(step_bytes.data()) + c.offsets[0];
-  auto* init = reinterpret_cast<const Out*>(init_bytes.data()) + c.offsets[1];
-  auto* end = reinterpret_cast<const Out*>(end_bytes.data()) + c.offsets[2];
-  auto* d = reinterpret_cast<const int64_t*>(d_bytes.data()) + c.offsets[3];
+void run(
+    const Case& c,
+    const std::string& dir,
+    std::vector<char>& out_bytes,
+    emulation::Tag<In>,
+    emulation::Tag<Out>,
+    emulation::Tag<IdxT>) {
+  emulation::Inputs inputs(dir);
+  auto* step = inputs.get<In>(Operand::Step, c.offsets);
+  auto* init = inputs.get<Out>(Operand::Init, c.offsets);
+  auto* end = inputs.get<Out>(Operand::End, c.offsets);
+  auto* d = inputs.get<int64_t>(Operand::DecaySteps, c.offsets);
   auto* out = reinterpret_cast<Out*>(out_bytes.data());
   IdxT size = static_cast<IdxT>(c.size);
   int ndim = static_cast<int>(c.shape.size());
@@ -134,29 +137,20 @@ void run(const Case& c, const std::string& dir, std::vector<char>& out_bytes) {
           step, out, c.scalars, size, index, grid);
     });
   } else if (c.variant == "strided") {
-    auto strided = [&](auto kernel) {
-      each_thread(c, [&](uint2 index, uint2 grid) {
-        kernel(step, out, c.scalars, size, init, end, d, c.shape.data(),
-               c.strides.data(), ndim, index, grid);
-      });
-    };
-    if (c.generated && c.array_params) {
-      if constexpr (std::is_same_v<In, int64_t>) {
-        strided(cosine_decay_strided<In, Out, IdxT, true, true>);
-      } else {
-        throw std::runtime_error("generated steps are int64");
-      }
-    } else if (c.generated) {
-      if constexpr (std::is_same_v<In, int64_t>) {
-        strided(cosine_decay_strided<In, Out, IdxT, true, false>);
-      } else {
-        throw std::runtime_error("generated steps are int64");
-      }
-    } else if (c.array_params) {
-      strided(cosine_decay_strided<In, Out, IdxT, false, true>);
-    } else {
-      strided(cosine_decay_strided<In, Out, IdxT, false, false>);
-    }
+    emulation::with_strided_variant(
+        c.generated, c.array_params, [&](auto generated, auto array_params) {
+          constexpr bool G = decltype(generated)::value;
+          if constexpr (G && !std::is_same_v<In, int64_t>) {
+            throw std::runtime_error("generated steps are int64");
+          } else {
+            auto* kernel = cosine_decay_strided<
+                In, Out, IdxT, G, decltype(array_params)::value>;
+            each_thread(c, [&](uint2 index, uint2 grid) {
+              kernel(step, out, c.scalars, size, init, end, d, c.shape.data(),
+                     c.strides.data(), ndim, index, grid);
+            });
+          }
+        });
   } else {
     throw std::runtime_error("unknown variant " + c.variant);
   }
@@ -174,11 +168,8 @@ int main(int argc, char** argv) {
     Case c = read_case(dir);
     emulation::run_case<half, bfloat16_bits>(
         dir, c.step, c.out, c.generated, c.idx_bits, c.size,
-        [&](auto in, auto out, auto idx, std::vector<char>& out_bytes) {
-          using In = typename decltype(in)::type;
-          using Out = typename decltype(out)::type;
-          using IdxT = typename decltype(idx)::type;
-          run<In, Out, IdxT>(c, dir, out_bytes);
+        [&](std::vector<char>& out_bytes, auto... types) {
+        run(c, dir, out_bytes, types...);
         });
     return 0;
   } catch (const std::exception& e) {
