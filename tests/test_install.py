@@ -4,12 +4,12 @@ with a message that names them."""
 
 import subprocess
 import sys
-import tomllib
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
 
 
 def test_extras_follow_mlx():
