@@ -8,7 +8,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-
 # pip download takes a wheel only for a platform tag given here, not for an
 # older one that the tag implies: the NVRTC 12 wheels are manylinux_2_12,
 # the mlx-cuda ones manylinux_2_35.

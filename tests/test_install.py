@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")

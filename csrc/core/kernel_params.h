@@ -90,7 +90,7 @@ struct OperandOffsets {
 template <typename IdxT, typename ShapePtr, typename StridesPtr>
 COSINE_DECAY_DEVICE_FN OperandOffsets
 operand_offsets(IdxT i, ShapePtr shape, StridesPtr strides, int32_t ndim) {
-  OperandOffsets loc = {{0, 0, 0, 0}};
+  OperandOffsets loc = {};
   for (int32_t ax = ndim - 1; ax >= 0; --ax) {
     IdxT len = static_cast<IdxT>(shape[ax]);
     int64_t pos = static_cast<int64_t>(i % len);
