@@ -114,6 +114,48 @@ void def_kernel_hook(nb::module_& m, const char* name, F f) {
       "large"_a);
 }
 
+// warmup_steps from a Python number: an integer, as decay_steps is read.
+int64_t to_warmup_steps(const nb::object& x) {
+  if (!PyIndex_Check(x.ptr())) {
+    double v = PyFloat_AsDouble(x.ptr());
+    if (v == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      type_error(
+          "warmup_steps must be an integer, but got " +
+          std::string(nb::type_name(x.type()).c_str()) + ".");
+    }
+    if (!std::isfinite(v) || v != std::trunc(v)) {
+      type_error(
+          "warmup_steps must be an integer, but got " +
+          std::string(nb::repr(x).c_str()) + ".");
+    }
+    if (v < -0x1p63 || v >= 0x1p63) {
+      value_error(
+          "warmup_steps must be less than 2**53, but got " +
+          std::string(nb::repr(x).c_str()) + ".");
+    }
+    return static_cast<int64_t>(v);
+  }
+  int overflow = 0;
+  nb::object i = nb::steal(PyNumber_Index(x.ptr()));
+  long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (overflow != 0) {
+    value_error(
+        std::string(
+            overflow < 0 ? "warmup_steps must be non-negative"
+                         : "warmup_steps must be less than 2**53") +
+        ", but got " + std::string(nb::repr(x).c_str()) + ".");
+  }
+  return v;
+}
+
+cd::DecayOptions decay_options(
+    const nb::object& warmup_steps,
+    double warmup_init,
+    double exponent) {
+  return {to_warmup_steps(warmup_steps), warmup_init, exponent};
+}
+
 } // namespace
 
 namespace nanobind::detail {
@@ -146,18 +188,30 @@ NB_MODULE(_ext, m) {
          double init,
          const DecaySteps& decay_steps,
          double end,
+         const nb::object& warmup_steps,
+         double warmup_init,
+         double exponent,
          mx::StreamOrDevice s) {
-        return cd::cosine_decay(step, init, to_int64(decay_steps), end, s);
+        return cd::cosine_decay(
+            step,
+            init,
+            to_int64(decay_steps),
+            end,
+            decay_options(warmup_steps, warmup_init, exponent),
+            s);
       },
       "step"_a,
       "init"_a,
       "decay_steps"_a.none(),
       "end"_a = 0.0,
       nb::kw_only(),
+      "warmup_steps"_a = 0,
+      "warmup_init"_a = 0.0,
+      "exponent"_a = 1.0,
       "stream"_a = nb::none(),
       nb::sig(
           "def cosine_decay(step: mlx.core.array, init: float, decay_steps: int, "
-          "end: float = 0.0, *, stream: mlx.core.StreamOrDevice = None) "
+          "end: float = 0.0, *, warmup_steps: int = 0, warmup_init: float = 0.0, exponent: float = 1.0, stream: mlx.core.StreamOrDevice = None) "
           "-> mlx.core.array"),
       R"pbdoc(
         The cosine-decay schedule at ``step`` as one ``CosineDecay`` node.
@@ -171,6 +225,12 @@ NB_MODULE(_ext, m) {
             decay_steps (int): Number of steps to decay over, at least 1. An
               integral float (``1e6``) is accepted.
             end (float, optional): Final value. Default: ``0.0``.
+            warmup_steps (int, optional): Steps of linear warmup from
+              ``warmup_init`` to ``init`` before the decay. Default: ``0``.
+            warmup_init (float, optional): The value at step 0 of the warmup.
+              Default: ``0.0``.
+            exponent (float, optional): The decay fraction's power (optax's
+              ``exponent``). Default: ``1.0``.
 
         Returns:
             array: The schedule with the shape of ``step``; float32 for integer
@@ -182,19 +242,31 @@ NB_MODULE(_ext, m) {
          const cd::Param& init,
          const DecayStepsOrArray& decay_steps,
          const cd::Param& end,
+         const nb::object& warmup_steps,
+         double warmup_init,
+         double exponent,
          mx::StreamOrDevice s) {
-        return cd::cosine_decay(step, init, to_array(decay_steps), end, s);
+        return cd::cosine_decay(
+            step,
+            init,
+            to_array(decay_steps),
+            end,
+            decay_options(warmup_steps, warmup_init, exponent),
+            s);
       },
       "step"_a,
       "init"_a,
       "decay_steps"_a.none(),
       "end"_a = 0.0,
       nb::kw_only(),
+      "warmup_steps"_a = 0,
+      "warmup_init"_a = 0.0,
+      "exponent"_a = 1.0,
       "stream"_a = nb::none(),
       nb::sig(
           "def cosine_decay(step: mlx.core.array, init: float | mlx.core.array, "
           "decay_steps: int | mlx.core.array, end: float | mlx.core.array = 0.0, "
-          "*, stream: mlx.core.StreamOrDevice = None) -> mlx.core.array"),
+          "*, warmup_steps: int = 0, warmup_init: float = 0.0, exponent: float = 1.0, stream: mlx.core.StreamOrDevice = None) -> mlx.core.array"),
       R"pbdoc(
         The cosine-decay schedule at ``step`` with array parameters.
 
@@ -209,6 +281,12 @@ NB_MODULE(_ext, m) {
             decay_steps (int or array): Numbers of steps to decay over: an
               integer array, or a number as in the scalar overload.
             end (float or array, optional): Final values. Default: ``0.0``.
+            warmup_steps (int, optional): Steps of linear warmup from
+              ``warmup_init`` to ``init`` before the decay. Default: ``0``.
+            warmup_init (float, optional): The value at step 0 of the warmup.
+              Default: ``0.0``.
+            exponent (float, optional): The decay fraction's power (optax's
+              ``exponent``). Default: ``1.0``.
 
         Returns:
             array: The schedule with the broadcast shape; its dtype is that of
@@ -222,9 +300,18 @@ NB_MODULE(_ext, m) {
          double end,
          int64_t num_steps,
          int64_t start,
+         const nb::object& warmup_steps,
+         double warmup_init,
+         double exponent,
          mx::StreamOrDevice s) {
         return cd::cosine_decay_values(
-            init, to_int64(decay_steps), end, num_steps, start, s);
+            init,
+            to_int64(decay_steps),
+            end,
+            decay_options(warmup_steps, warmup_init, exponent),
+            num_steps,
+            start,
+            s);
       },
       "init"_a,
       "decay_steps"_a.none(),
@@ -232,10 +319,13 @@ NB_MODULE(_ext, m) {
       "num_steps"_a,
       "start"_a = 0,
       nb::kw_only(),
+      "warmup_steps"_a = 0,
+      "warmup_init"_a = 0.0,
+      "exponent"_a = 1.0,
       "stream"_a = nb::none(),
       nb::sig(
           "def cosine_decay_values(init: float, decay_steps: int, end: float, "
-          "num_steps: int, start: int = 0, *, stream: mlx.core.StreamOrDevice = None) "
+          "num_steps: int, start: int = 0, *, warmup_steps: int = 0, warmup_init: float = 0.0, exponent: float = 1.0, stream: mlx.core.StreamOrDevice = None) "
           "-> mlx.core.array"),
       R"pbdoc(
         The schedule at steps ``start .. start + num_steps - 1``.
@@ -259,9 +349,18 @@ NB_MODULE(_ext, m) {
          const cd::Param& end,
          int64_t num_steps,
          int64_t start,
+         const nb::object& warmup_steps,
+         double warmup_init,
+         double exponent,
          mx::StreamOrDevice s) {
         return cd::cosine_decay_values(
-            init, to_array(decay_steps), end, num_steps, start, s);
+            init,
+            to_array(decay_steps),
+            end,
+            decay_options(warmup_steps, warmup_init, exponent),
+            num_steps,
+            start,
+            s);
       },
       "init"_a,
       "decay_steps"_a.none(),
@@ -269,11 +368,14 @@ NB_MODULE(_ext, m) {
       "num_steps"_a,
       "start"_a = 0,
       nb::kw_only(),
+      "warmup_steps"_a = 0,
+      "warmup_init"_a = 0.0,
+      "exponent"_a = 1.0,
       "stream"_a = nb::none(),
       nb::sig(
           "def cosine_decay_values(init: float | mlx.core.array, "
           "decay_steps: int | mlx.core.array, end: float | mlx.core.array, "
-          "num_steps: int, start: int = 0, *, stream: mlx.core.StreamOrDevice = None) "
+          "num_steps: int, start: int = 0, *, warmup_steps: int = 0, warmup_init: float = 0.0, exponent: float = 1.0, stream: mlx.core.StreamOrDevice = None) "
           "-> mlx.core.array"),
       R"pbdoc(
         The schedules at steps ``start .. start + num_steps - 1``, with array
@@ -294,6 +396,103 @@ NB_MODULE(_ext, m) {
             it.
       )pbdoc");
 
+  m.def(
+      "cosine_decay_restarts",
+      [](const mx::array& step,
+         double init,
+         const DecaySteps& first_decay_steps,
+         double end,
+         double t_mul,
+         double m_mul,
+         mx::StreamOrDevice s) {
+        return cd::cosine_decay_restarts(
+            step, init, to_int64(first_decay_steps), end, {t_mul, m_mul}, s);
+      },
+      "step"_a,
+      "init"_a,
+      "first_decay_steps"_a.none(),
+      "end"_a = 0.0,
+      nb::kw_only(),
+      "t_mul"_a = 2.0,
+      "m_mul"_a = 1.0,
+      "stream"_a = nb::none(),
+      nb::sig(
+          "def cosine_decay_restarts(step: mlx.core.array, init: float, "
+          "first_decay_steps: int, end: float = 0.0, *, t_mul: float = 2.0, "
+          "m_mul: float = 1.0, stream: mlx.core.StreamOrDevice = None) "
+          "-> mlx.core.array"),
+      R"pbdoc(
+        The warm-restart schedule at ``step`` as one ``CosineDecay`` node.
+
+        Warm restarts (SGDR; Keras' ``CosineDecayRestarts`` with ``alpha =
+        end / init``): period ``i`` lasts ``first_decay_steps * t_mul**i``
+        and in it the value is ``end + (init - end) * m_mul**i * 0.5 * (1 +
+        cos(pi * t / T_i))``, ``t`` the steps into the period. Restarts never
+        end; steps below 0 take step 0's value; for ``t_mul < 1``, steps from
+        ``first_decay_steps / (1 - t_mul)`` on are NaN.
+
+        Args:
+            step (array): The steps: any real dtype.
+            init (float or array): The first peak.
+            first_decay_steps (int or array): Length of the first period, at
+              least 1 and below ``2**53``.
+            end (float or array, optional): The value each period decays to.
+              Default: ``0.0``.
+            t_mul (float, optional): Each period's length relative to the
+              previous one, positive. Default: ``2.0``.
+            m_mul (float, optional): Each period's peak (above ``end``)
+              relative to the previous one, non-negative. Default: ``1.0``.
+
+        Returns:
+            array: As ``cosine_decay``.
+      )pbdoc");
+  m.def(
+      "cosine_decay_restarts",
+      [](const mx::array& step,
+         const cd::Param& init,
+         const DecayStepsOrArray& first_decay_steps,
+         const cd::Param& end,
+         double t_mul,
+         double m_mul,
+         mx::StreamOrDevice s) {
+        return cd::cosine_decay_restarts(
+            step, init, to_array(first_decay_steps), end, {t_mul, m_mul}, s);
+      },
+      "step"_a,
+      "init"_a,
+      "first_decay_steps"_a.none(),
+      "end"_a = 0.0,
+      nb::kw_only(),
+      "t_mul"_a = 2.0,
+      "m_mul"_a = 1.0,
+      "stream"_a = nb::none(),
+      nb::sig(
+          "def cosine_decay_restarts(step: mlx.core.array, "
+          "init: float | mlx.core.array, first_decay_steps: int | mlx.core.array, "
+          "end: float | mlx.core.array = 0.0, *, t_mul: float = 2.0, "
+          "m_mul: float = 1.0, stream: mlx.core.StreamOrDevice = None) "
+          "-> mlx.core.array"),
+      R"pbdoc(
+        The warm-restart schedule at ``step`` with array parameters (they
+        broadcast with ``step``; entries of ``first_decay_steps`` below 1
+        give NaN).
+
+        Args:
+            step (array): The steps: any real dtype.
+            init (float or array): The first peaks.
+            first_decay_steps (int or array): Length of the first period, at
+              least 1 and below ``2**53``.
+            end (float or array, optional): The value each period decays to.
+              Default: ``0.0``.
+            t_mul (float, optional): Each period's length relative to the
+              previous one, positive. Default: ``2.0``.
+            m_mul (float, optional): Each period's peak (above ``end``)
+              relative to the previous one, non-negative. Default: ``1.0``.
+
+        Returns:
+            array: As ``cosine_decay``.
+      )pbdoc");
+
   nb::class_<cd::Schedule>(
       m,
       "Schedule",
@@ -310,29 +509,95 @@ NB_MODULE(_ext, m) {
           [](cd::Schedule* self,
              double init,
              const DecaySteps& decay_steps,
-             double end) {
-            new (self) cd::Schedule(init, to_int64(decay_steps), end);
+             double end,
+             const nb::object& warmup_steps,
+             double warmup_init,
+             double exponent) {
+            new (self) cd::Schedule(
+                init,
+                to_int64(decay_steps),
+                end,
+                decay_options(warmup_steps, warmup_init, exponent));
           },
           "init"_a,
           "decay_steps"_a.none(),
           "end"_a,
+          nb::kw_only(),
+          "warmup_steps"_a = 0,
+          "warmup_init"_a = 0.0,
+          "exponent"_a = 1.0,
           nb::sig(
-              "def __init__(self, init: float, decay_steps: int, end: float) -> None"))
+              "def __init__(self, init: float, decay_steps: int, end: float, *, "
+              "warmup_steps: int = 0, warmup_init: float = 0.0, "
+              "exponent: float = 1.0) -> None"))
       .def(
           "__init__",
           [](cd::Schedule* self,
              const cd::Param& init,
              const DecayStepsOrArray& decay_steps,
-             const cd::Param& end) {
-            new (self) cd::Schedule(init, to_array(decay_steps), end);
+             const cd::Param& end,
+             const nb::object& warmup_steps,
+             double warmup_init,
+             double exponent) {
+            new (self) cd::Schedule(
+                init,
+                to_array(decay_steps),
+                end,
+                decay_options(warmup_steps, warmup_init, exponent));
           },
           "init"_a,
           "decay_steps"_a.none(),
           "end"_a,
+          nb::kw_only(),
+          "warmup_steps"_a = 0,
+          "warmup_init"_a = 0.0,
+          "exponent"_a = 1.0,
           nb::sig(
               "def __init__(self, init: float | mlx.core.array, "
-              "decay_steps: int | mlx.core.array, end: float | mlx.core.array) "
-              "-> None"))
+              "decay_steps: int | mlx.core.array, end: float | mlx.core.array, *, "
+              "warmup_steps: int = 0, warmup_init: float = 0.0, "
+              "exponent: float = 1.0) -> None"))
+      .def_static(
+          "restarts",
+          [](double init,
+             const DecaySteps& first_decay_steps,
+             double end,
+             double t_mul,
+             double m_mul) {
+            return cd::Schedule::restarts(
+                init, to_int64(first_decay_steps), end, {t_mul, m_mul});
+          },
+          "init"_a,
+          "first_decay_steps"_a.none(),
+          "end"_a,
+          nb::kw_only(),
+          "t_mul"_a = 2.0,
+          "m_mul"_a = 1.0,
+          nb::sig(
+              "def restarts(init: float, first_decay_steps: int, end: float, *, "
+              "t_mul: float = 2.0, m_mul: float = 1.0) -> Schedule"),
+          "The warm-restart schedule (see ``cosine_decay_restarts``) as a value.")
+      .def_static(
+          "restarts",
+          [](const cd::Param& init,
+             const DecayStepsOrArray& first_decay_steps,
+             const cd::Param& end,
+             double t_mul,
+             double m_mul) {
+            return cd::Schedule::restarts(
+                init, to_array(first_decay_steps), end, {t_mul, m_mul});
+          },
+          "init"_a,
+          "first_decay_steps"_a.none(),
+          "end"_a,
+          nb::kw_only(),
+          "t_mul"_a = 2.0,
+          "m_mul"_a = 1.0,
+          nb::sig(
+              "def restarts(init: float | mlx.core.array, "
+              "first_decay_steps: int | mlx.core.array, end: float | mlx.core.array, *, "
+              "t_mul: float = 2.0, m_mul: float = 1.0) -> Schedule"),
+          "The warm-restart schedule with array parameters as a value.")
       .def(
           "__call__",
           &cd::Schedule::operator(),

@@ -6,6 +6,7 @@
 
 #include "mlx_cosine_decay/cosine_decay.h"
 
+#include <cmath>
 #include <numbers>
 #include <sstream>
 #include <stdexcept>
@@ -42,6 +43,74 @@ void check_decay_steps(int64_t decay_steps) {
   }
 }
 
+// The family's steps and multipliers: the ramp and the restart periods are
+// computed in double, exact below 2**53.
+constexpr int64_t max_exact_double = int64_t{1} << 53;
+
+void check_first_decay_steps(int64_t first) {
+  if (first < 1) {
+    fail(
+        "first_decay_steps must be greater than 0, but got " + str(first) +
+        ".");
+  }
+  if (first >= max_exact_double) {
+    fail(
+        "first_decay_steps must be less than 2**53, but got " + str(first) +
+        ".");
+  }
+}
+
+void check_finite(double x, const char* name) {
+  if (!std::isfinite(x)) {
+    fail(std::string(name) + " must be finite, but got " + str(x) + ".");
+  }
+}
+
+// The node state of cosine_decay's options: the plain schedule's own state
+// where they are the defaults, so those nodes are today's, bit for bit.
+Family decay_family(const DecayOptions& o) {
+  if (o.warmup_steps < 0) {
+    fail(
+        "warmup_steps must be non-negative, but got " + str(o.warmup_steps) +
+        ".");
+  }
+  if (o.warmup_steps >= max_exact_double) {
+    fail(
+        "warmup_steps must be less than 2**53, but got " + str(o.warmup_steps) +
+        ".");
+  }
+  check_finite(o.warmup_init, "warmup_init");
+  if (!(o.exponent > 0) || !std::isfinite(o.exponent)) {
+    fail(
+        "exponent must be positive and finite, but got " + str(o.exponent) +
+        ".");
+  }
+  auto f = cosine_decay_core::plain_cosine<double>();
+  if (o.warmup_steps == 0 && o.exponent == 1.0) {
+    return f;
+  }
+  f.kind = Kind::Warmup;
+  f.warmup_steps = o.warmup_steps;
+  f.warmup_init = o.warmup_steps > 0 ? o.warmup_init : 0.0; // else unused
+  f.exponent = o.exponent;
+  return f;
+}
+
+Family restart_family(const RestartOptions& o) {
+  if (!(o.t_mul > 0) || !std::isfinite(o.t_mul)) {
+    fail("t_mul must be positive and finite, but got " + str(o.t_mul) + ".");
+  }
+  if (!(o.m_mul >= 0) || !std::isfinite(o.m_mul)) {
+    fail(
+        "m_mul must be non-negative and finite, but got " + str(o.m_mul) + ".");
+  }
+  auto f = cosine_decay_core::plain_cosine<double>();
+  f.kind = Kind::Restarts;
+  f.t_mul = o.t_mul;
+  f.m_mul = o.m_mul;
+  return f;
+}
+
 void check_real(const mx::array& a, const char* name) {
   if (mx::issubdtype(a.dtype(), mx::complexfloating)) {
     fail(std::string(name) + " must have a real dtype, but got " + str(a.dtype()) + ".");
@@ -49,11 +118,19 @@ void check_real(const mx::array& a, const char* name) {
 }
 
 // Where MLX's GPU is neither Metal nor CUDA with our CUDA plugin loaded,
-// the op runs on the CPU.
-mx::Stream resolve_stream(mx::StreamOrDevice s) {
+// the op runs on the CPU. Warm restarts have CPU kernels only: they run on
+// the CPU everywhere. The CUDA kernels run cosine_decay itself only: the
+// family's pow, sin and cos in CUDA's double are not the CPU's (glibc), so
+// its results would not be the CPU's bit for bit; its nodes run on the CPU.
+mx::Stream resolve_stream(mx::StreamOrDevice s, Kind kind = Kind::Cosine) {
   auto stream = mx::to_stream(s);
-  if (stream.device == mx::Device::gpu && !mx::metal::is_available() &&
-      !cuda::eval_gpu()) {
+  if (stream.device != mx::Device::gpu) {
+    return stream;
+  }
+  bool gpu = mx::metal::is_available()
+      ? kind != Kind::Restarts
+      : cuda::eval_gpu() && kind == Kind::Cosine;
+  if (!gpu) {
     return mx::default_stream(mx::Device::cpu);
   }
   return stream;
@@ -73,6 +150,12 @@ double as_parameter(double x, mx::Dtype dtype) {
   return dtype == mx::float64 ? x : static_cast<float>(x);
 }
 
+// warmup_init is a value of the schedule: rounded as init and end are.
+Family for_dtype(Family f, mx::Dtype dtype) {
+  f.warmup_init = as_parameter(f.warmup_init, dtype);
+  return f;
+}
+
 // The scalars of nodes whose parameters are arrays: not read.
 constexpr ScalarParams unused_scalars{0.0, 0.0, 1};
 
@@ -83,6 +166,7 @@ mx::array array_params_node(
     const mx::array& end,
     mx::Dtype out_dtype,
     int64_t start,
+    const Family& family,
     mx::Stream stream) {
   std::vector<mx::array> inputs;
   if (step) {
@@ -98,7 +182,8 @@ mx::array array_params_node(
       ParamSource::Array,
       unused_scalars,
       start,
-      step ? 0 : shape.back()};
+      step ? 0 : shape.back(),
+      for_dtype(family, out_dtype)};
   return mx::array(
       std::move(shape),
       out_dtype,
@@ -144,15 +229,16 @@ void check_range(int64_t num_steps, int64_t start) {
   }
 }
 
-} // namespace
+// The nodes, for every kind: the public ops below validate their arguments
+// and pass the kind's state.
 
-mx::array cosine_decay(
+mx::array scalar_node(
     const mx::array& step,
     double init,
     int64_t decay_steps,
     double end,
+    const Family& family,
     mx::StreamOrDevice s) {
-  check_decay_steps(decay_steps);
   check_real(step, "step");
   auto dtype = decay_dtype(step);
   CosineDecay::State state{
@@ -160,19 +246,21 @@ mx::array cosine_decay(
       ParamSource::Scalar,
       {as_parameter(init, dtype), as_parameter(end, dtype), decay_steps},
       0,
-      0};
+      0,
+      for_dtype(family, dtype)};
   return mx::array(
       step.shape(),
       dtype,
-      std::make_shared<CosineDecay>(resolve_stream(s), state),
+      std::make_shared<CosineDecay>(resolve_stream(s, family.kind), state),
       {step});
 }
 
-mx::array cosine_decay(
+mx::array array_node(
     const mx::array& step,
     const Param& init,
     const mx::array& decay_steps,
     const Param& end,
+    const Family& family,
     mx::StreamOrDevice s) {
   check_real(step, "step");
   check_integer(decay_steps);
@@ -184,19 +272,21 @@ mx::array cosine_decay(
       as_array(end, out_dtype),
       out_dtype,
       0,
-      resolve_stream(s));
+      family,
+      resolve_stream(s, family.kind));
 }
 
-mx::array cosine_decay_values(
+mx::array array_values_node(
     const Param& init_param,
     const mx::array& decay_steps,
     const Param& end_param,
+    const Family& family,
     int64_t num_steps,
     int64_t start,
     mx::StreamOrDevice s) {
   check_integer(decay_steps);
   check_range(num_steps, start);
-  auto stream = resolve_stream(s);
+  auto stream = resolve_stream(s, family.kind);
   auto out_dtype = result_dtype(mx::float32, init_param, end_param);
   auto init = as_array(init_param, out_dtype);
   auto end = as_array(end_param, out_dtype);
@@ -219,7 +309,103 @@ mx::array cosine_decay_values(
       expand(end),
       out_dtype,
       start,
+      family,
       stream);
+}
+
+mx::array scalar_values_node(
+    double init,
+    int64_t decay_steps,
+    double end,
+    const Family& family,
+    int64_t num_steps,
+    int64_t start,
+    mx::StreamOrDevice s) {
+  check_range(num_steps, start);
+  CosineDecay::State state{
+      StepSource::Generated,
+      ParamSource::Scalar,
+      {as_parameter(init, mx::float32),
+       as_parameter(end, mx::float32),
+       decay_steps},
+      start,
+      num_steps,
+      for_dtype(family, mx::float32)};
+  return mx::array(
+      {static_cast<int>(num_steps)},
+      mx::float32,
+      std::make_shared<CosineDecay>(resolve_stream(s, family.kind), state),
+      {});
+}
+
+void check_restart_values(double init, int64_t first, double end) {
+  check_first_decay_steps(first);
+  check_finite(init, "init");
+  check_finite(end, "end");
+}
+
+} // namespace
+
+mx::array cosine_decay(
+    const mx::array& step,
+    double init,
+    int64_t decay_steps,
+    double end,
+    mx::StreamOrDevice s) {
+  return cosine_decay(step, init, decay_steps, end, DecayOptions{}, s);
+}
+
+mx::array cosine_decay(
+    const mx::array& step,
+    double init,
+    int64_t decay_steps,
+    double end,
+    const DecayOptions& options,
+    mx::StreamOrDevice s) {
+  check_decay_steps(decay_steps);
+  return scalar_node(step, init, decay_steps, end, decay_family(options), s);
+}
+
+mx::array cosine_decay(
+    const mx::array& step,
+    const Param& init,
+    const mx::array& decay_steps,
+    const Param& end,
+    mx::StreamOrDevice s) {
+  return cosine_decay(step, init, decay_steps, end, DecayOptions{}, s);
+}
+
+mx::array cosine_decay(
+    const mx::array& step,
+    const Param& init,
+    const mx::array& decay_steps,
+    const Param& end,
+    const DecayOptions& options,
+    mx::StreamOrDevice s) {
+  return array_node(step, init, decay_steps, end, decay_family(options), s);
+}
+
+mx::array cosine_decay_values(
+    const Param& init,
+    const mx::array& decay_steps,
+    const Param& end,
+    int64_t num_steps,
+    int64_t start,
+    mx::StreamOrDevice s) {
+  return cosine_decay_values(
+      init, decay_steps, end, DecayOptions{}, num_steps, start, s);
+}
+
+mx::array cosine_decay_values(
+    const Param& init,
+    const mx::array& decay_steps,
+    const Param& end,
+    const DecayOptions& options,
+    int64_t num_steps,
+    int64_t start,
+    mx::StreamOrDevice s) {
+  return array_values_node(
+      init, decay_steps, end, decay_family(options), num_steps, start, s);
 }
 
 mx::array cosine_decay_values(
@@ -229,34 +415,104 @@ mx::array cosine_decay_values(
     int64_t num_steps,
     int64_t start,
     mx::StreamOrDevice s) {
+  return cosine_decay_values(
+      init, decay_steps, end, DecayOptions{}, num_steps, start, s);
+}
+
+mx::array cosine_decay_values(
+    double init,
+    int64_t decay_steps,
+    double end,
+    const DecayOptions& options,
+    int64_t num_steps,
+    int64_t start,
+    mx::StreamOrDevice s) {
   check_decay_steps(decay_steps);
-  check_range(num_steps, start);
-  CosineDecay::State state{
-      StepSource::Generated,
-      ParamSource::Scalar,
-      {as_parameter(init, mx::float32),
-       as_parameter(end, mx::float32),
-       decay_steps},
+  return scalar_values_node(
+      init, decay_steps, end, decay_family(options), num_steps, start, s);
+}
+
+mx::array cosine_decay_restarts(
+    const mx::array& step,
+    double init,
+    int64_t first_decay_steps,
+    double end,
+    const RestartOptions& options,
+    mx::StreamOrDevice s) {
+  check_restart_values(init, first_decay_steps, end);
+  return scalar_node(
+      step, init, first_decay_steps, end, restart_family(options), s);
+}
+
+mx::array cosine_decay_restarts(
+    const mx::array& step,
+    const Param& init,
+    const mx::array& first_decay_steps,
+    const Param& end,
+    const RestartOptions& options,
+    mx::StreamOrDevice s) {
+  return array_node(
+      step, init, first_decay_steps, end, restart_family(options), s);
+}
+
+mx::array cosine_decay_restarts_values(
+    double init,
+    int64_t first_decay_steps,
+    double end,
+    const RestartOptions& options,
+    int64_t num_steps,
+    int64_t start,
+    mx::StreamOrDevice s) {
+  check_restart_values(init, first_decay_steps, end);
+  return scalar_values_node(
+      init,
+      first_decay_steps,
+      end,
+      restart_family(options),
+      num_steps,
       start,
-      num_steps};
-  return mx::array(
-      {static_cast<int>(num_steps)},
-      mx::float32,
-      std::make_shared<CosineDecay>(resolve_stream(s), state),
-      {});
+      s);
+}
+
+mx::array cosine_decay_restarts_values(
+    const Param& init,
+    const mx::array& first_decay_steps,
+    const Param& end,
+    const RestartOptions& options,
+    int64_t num_steps,
+    int64_t start,
+    mx::StreamOrDevice s) {
+  return array_values_node(
+      init,
+      first_decay_steps,
+      end,
+      restart_family(options),
+      num_steps,
+      start,
+      s);
 }
 
 // Schedule
 
-Schedule::Schedule(double init, int64_t decay_steps, double end)
-    : scalars_(Scalars{init, decay_steps, end}) {
+Schedule::Schedule(
+    double init,
+    int64_t decay_steps,
+    double end,
+    const DecayOptions& options)
+    : scalars_(Scalars{init, decay_steps, end}),
+      family_(decay_family(options)) {
   check_decay_steps(decay_steps);
 }
 
-Schedule::Schedule(Param init, mx::array decay_steps, Param end)
+Schedule::Schedule(
+    Param init,
+    mx::array decay_steps,
+    Param end,
+    const DecayOptions& options)
     : init_(std::move(init)),
       end_(std::move(end)),
-      decay_steps_(std::move(decay_steps)) {
+      decay_steps_(std::move(decay_steps)),
+      family_(decay_family(options)) {
   result_dtype(mx::float32, *init_, *end_); // checks the arrays' dtypes
   check_integer(*decay_steps_);
   if (decay_steps_->size() > 0) {
@@ -266,25 +522,65 @@ Schedule::Schedule(Param init, mx::array decay_steps, Param end)
   }
 }
 
+Schedule Schedule::restarts(
+    double init,
+    int64_t first_decay_steps,
+    double end,
+    const RestartOptions& options) {
+  check_restart_values(init, first_decay_steps, end);
+  Schedule out(init, 1, end);
+  out.scalars_->decay_steps = first_decay_steps;
+  out.family_ = restart_family(options);
+  return out;
+}
+
+Schedule Schedule::restarts(
+    Param init,
+    mx::array first_decay_steps,
+    Param end,
+    const RestartOptions& options) {
+  auto family = restart_family(options);
+  for (auto [p, name] : {std::pair{&init, "init"}, std::pair{&end, "end"}}) {
+    if (auto* x = std::get_if<double>(p)) {
+      check_finite(*x, name);
+    }
+  }
+  check_integer(first_decay_steps);
+  if (first_decay_steps.size() > 0) {
+    auto d = mx::astype(first_decay_steps, mx::int64);
+    check_first_decay_steps(mx::min(d).item<int64_t>());
+    check_first_decay_steps(mx::max(d).item<int64_t>());
+  }
+  Schedule out(std::move(init), mx::array(int64_t{1}), std::move(end));
+  out.decay_steps_ = std::move(first_decay_steps);
+  out.family_ = family;
+  return out;
+}
+
 mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
     const {
   if (scalars_) {
-    return cosine_decay(
-        step, scalars_->init, scalars_->decay_steps, scalars_->end, s);
+    return scalar_node(
+        step, scalars_->init, scalars_->decay_steps, scalars_->end, family_, s);
   }
-  return cosine_decay(step, *init_, *decay_steps_, *end_, s);
+  return array_node(step, *init_, *decay_steps_, *end_, family_, s);
 }
 
 mx::array Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice s)
     const {
   if (scalars_) {
-    return cosine_decay_values(
-        scalars_->init, scalars_->decay_steps, scalars_->end, num_steps, start, s);
+    return scalar_values_node(
+        scalars_->init,
+        scalars_->decay_steps,
+        scalars_->end,
+        family_,
+        num_steps,
+        start,
+        s);
   }
-  return cosine_decay_values(
-      *init_, *decay_steps_, *end_, num_steps, start, s);
+  return array_values_node(
+      *init_, *decay_steps_, *end_, family_, num_steps, start, s);
 }
-
 
 // Transforms
 
@@ -306,6 +602,9 @@ std::vector<mx::Shape> CosineDecay::output_shapes(
 // d value / d step = -(init - end) * pi / (2D) * sin(pi * step / D) below D,
 // 0 above (the step is clamped). Computed with MLX ops in float32, or float64
 // for float64 outputs.
+// The family's kinds: a node of the same inputs that outputs the derivative
+// (Output::StepSlope), computed in the kernels from the same period and
+// warmup logic (core/cosine_family_math.h).
 mx::array CosineDecay::step_derivative(
     const std::vector<mx::array>& primals) {
   auto& s = stream();
@@ -313,6 +612,12 @@ mx::array CosineDecay::step_derivative(
   auto& step = primals[in[Operand::Step]];
   bool arrays = state_.params == ParamSource::Array;
   auto dtype = arrays ? primals[in[Operand::Init]].dtype() : decay_dtype(step);
+  if (state_.family.kind != Kind::Cosine) {
+    auto slope = state_;
+    slope.family.output = Output::StepSlope;
+    return mx::array(
+        step.shape(), dtype, std::make_shared<CosineDecay>(s, slope), primals);
+  }
   auto ft = dtype == mx::float64 ? mx::float64 : mx::float32;
   auto x = mx::astype(step, ft, s);
   auto& sc = state_.scalars;
@@ -335,21 +640,29 @@ mx::array CosineDecay::step_derivative(
   return mx::astype(mx::where(mx::less(x, d, s), slope, zero, s), dtype, s);
 }
 
-// The fraction decay(step) in [0, 1]: this primitive with init 1 and end 0.
-mx::array CosineDecay::decay_fraction(
-    const std::vector<mx::array>& primals) {
+// The value's weight on init (init_weight) or on end: every kind is linear in
+// init, end and warmup_init, so the weight is this primitive with init and
+// end set to (1, 0) or (0, 1) and warmup_init to 0. (For cosine_decay itself
+// the weight on end is 1 - the weight on init; the family's warmup has none.)
+mx::array CosineDecay::parameter_weight(
+    const std::vector<mx::array>& primals,
+    bool init_weight) {
   // Only array-parameter nodes have init and end among their inputs.
   auto in = input_index();
-  auto fraction = primals;
+  auto weight = primals;
   int init = in[Operand::Init];
   int end = in[Operand::End];
-  fraction[init] = mx::ones_like(primals[init], stream());
-  fraction[end] = mx::zeros_like(primals[end], stream());
+  auto one = mx::ones_like(primals[init], stream());
+  auto zero = mx::zeros_like(primals[init], stream());
+  weight[init] = init_weight ? one : zero;
+  weight[end] = init_weight ? zero : one;
+  auto state = state_;
+  state.family.warmup_init = 0.0;
   return mx::array(
       primals[init].shape(),
       primals[init].dtype(),
-      std::make_shared<CosineDecay>(stream(), state_),
-      std::move(fraction));
+      std::make_shared<CosineDecay>(stream(), state),
+      std::move(weight));
 }
 
 std::vector<mx::array> CosineDecay::vjp(
@@ -372,6 +685,11 @@ std::vector<mx::array> CosineDecay::jvp(
   // "multiply by the partial derivative".
   auto& s = stream();
   auto in = input_index();
+  if (state_.family.output == Output::StepSlope) {
+    throw std::invalid_argument(
+        "[cosine_decay] second derivatives of the schedule are not supported.");
+  }
+  bool plain = state_.family.kind == Kind::Cosine;
   std::optional<mx::array> decay;
   std::optional<mx::array> out;
   for (size_t i = 0; i < argnums.size(); ++i) {
@@ -383,13 +701,18 @@ std::vector<mx::array> CosineDecay::jvp(
         term = mx::multiply(t, step_derivative(primals), s);
       }
     } else if (arg == in[Operand::Init] || arg == in[Operand::End]) {
-      if (!decay) {
-        decay = decay_fraction(primals);
+      bool is_init = arg == in[Operand::Init];
+      if (!plain) {
+        term = mx::multiply(t, parameter_weight(primals, is_init), s);
+      } else {
+        if (!decay) {
+          decay = parameter_weight(primals, true);
+        }
+        auto w = is_init
+            ? *decay
+            : mx::subtract(mx::array(1.0, decay->dtype()), *decay, s);
+        term = mx::multiply(t, w, s);
       }
-      auto w = arg == in[Operand::Init]
-          ? *decay
-          : mx::subtract(mx::array(1.0, decay->dtype()), *decay, s);
-      term = mx::multiply(t, w, s);
     } // decay_steps is an integer: no derivative
     out = out ? mx::add(*out, term, s) : term;
   }

@@ -26,8 +26,9 @@ CUDA_KERNELS = ROOT / "csrc" / "cuda" / "cosine_decay.cu"
 CUDA_EVAL_GPU = ROOT / "csrc" / "cuda" / "eval_gpu.cpp"
 CUDA_EMULATION = ROOT / "tests" / "cuda_emulation"  # emulate.cpp, cuda_compat.h
 # The core headers the kernel sources include, as cmake/embed_kernel_source.cmake
-# inlines them (paths relative to CSRC).
-CORE_HEADERS = ("core/kernel_params.h", "core/cosine_decay_math.h")
+# inlines them (paths relative to CSRC), in its order: the family's header
+# brings the decay's.
+CORE_HEADERS = ("core/kernel_params.h", "core/cosine_family_math.h", "core/cosine_decay_math.h")
 EXAMPLES = ROOT / "examples"
 
 

@@ -356,6 +356,9 @@ def test_signal_mid_write_leaves_no_partial_file(tmp_path, sig, code, existing):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell's background job starts with SIGINT ignored, and Python then
+        # keeps it ignored: give the child the default a user's terminal does.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout.readline() == "writing\n"

@@ -148,3 +148,22 @@ def test_64_bit_indices():
     mx.eval(tail, want)
     assert_close(np.array(tail), np.array(want), mx.float32)
 
+
+
+def test_family_nodes_and_results():
+    # Warm restarts run on the CPU everywhere; warmup runs in the Metal
+    # shader, but on CUDA on the CPU (its pow, sin and cos are not glibc's,
+    # so results would not be the CPU's bit for bit).
+    steps = mx.arange(-5, 3000)
+    warmup = _ext.cosine_decay(steps, 0.1, 1000, 1e-4, warmup_steps=100,
+                               warmup_init=1e-3, exponent=2.0, stream=mx.gpu)
+    restarts = _ext.cosine_decay_restarts(steps, 0.1, 100, 1e-4, stream=mx.gpu)
+    assert _ext._node_device(warmup) == ("cpu" if CUDA else "gpu")
+    assert _ext._node_device(restarts) == "cpu"
+    want = _ext.cosine_decay(steps, 0.1, 1000, 1e-4, warmup_steps=100,
+                             warmup_init=1e-3, exponent=2.0, stream=mx.cpu)
+    gpu, cpu = np.array(warmup), np.array(want)
+    if CUDA:
+        assert np.array_equal(gpu.view(np.uint32), cpu.view(np.uint32))
+    else:  # pow in float32: a few ulps (see test_metal_emulation.py)
+        np.testing.assert_allclose(gpu, cpu, rtol=2e-6, atol=0)

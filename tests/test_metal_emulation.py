@@ -32,8 +32,10 @@ from conftest import (
     METAL_SHADER,
     dtype_name,
     inlined_kernel_source,
+    to_numpy,
 )
 
+import mlx_cosine_decay as mcd
 from mlx_cosine_decay import _ext
 
 STEP_DTYPES = [dtype_name(d) for d in GPU_STEP_DTYPES]
@@ -86,14 +88,16 @@ def bits_of(reference, out):
 
 def emulate(exe, tmp, *, variant, step, out, idx, size, grid, scalars,
             generated=False, array_params=False, shape=(), strides=None,
-            offsets=(0, 0, 0, 0), buffers=None):
+            offsets=(0, 0, 0, 0), buffers=None, family=None):
     strides = strides or [[] for _ in range(4)]
-    write_case(tmp, {
+    meta = {} if family is None else {"family": list(family)}
+    meta.update({
         "variant": variant, "step": step, "out": out, "idx": idx,
         "generated": int(generated), "array_params": int(array_params),
         "scalars": scalars, "size": size, "grid": grid, "ndim": len(shape),
         "shape": shape, "strides": [s for st in strides for s in st], "offsets": offsets,
-    }, buffers)
+    })
+    write_case(tmp, meta, buffers)
     r = subprocess.run([str(exe), str(tmp)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return np.fromfile(tmp / "out.bin", dtype=bits_dtype(out))
@@ -290,3 +294,50 @@ def test_every_instantiation_compiles(emulator, cxx, tmp_path):
     r = subprocess.run([cxx, "-std=c++17", "-fsyntax-only", "-Wall",
                         f"-I{METAL_EMULATION}", str(tu)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[:4000]
+
+
+# The family's Warmup kind (core::Kind::Warmup = 1, Output::Value = 0): warmup
+# and exponent; warm restarts run on the CPU. The CPU computes in double and
+# rounds once; the shader in float: within its error bound (pow adds a few
+# ulp of float for exponent != 1).
+FAMILY_CASES = [(0, 1000, 2.0), (10, 100, 1.0), (100, 1000, 1.0), (100, 1000, 2.0),
+                (7, 2**23, 1.0), (1000, 2**30, 1.0), (5, 3 * 10**9, 0.5)]
+
+
+@pytest.mark.parametrize("out", OUT_DTYPES)
+@pytest.mark.parametrize("step", ["int32", "uint8", "int64", "float32", "float16"])
+def test_family_warmup_matches_the_cpu(emulator, tmp_path, step, out):
+    init, end, wi = float(np.float32(0.1)), float(np.float32(1e-4)), float(np.float32(1e-3))
+    for w, d, p in FAMILY_CASES:
+        values = np.concatenate([step_values(step, d), np.arange(0, w + 5), [w + d - 1, w + d, w + d + 1]])
+        if w > 0:  # below 0 the ramp extrapolates and cancels: float's error is ulps of warmup_init
+            values = values[values >= 0]
+        hi = np.finfo(np.float16).max if step == "float16" else (
+            np.iinfo(getattr(np, step)).max if step != "float32" else np.inf)
+        values = values[values <= hi]
+        raw, to_mx = step_buffer(step, values)
+        ref = mcd.cosine_decay(mx.array(init), d, mx.array(end), warmup_steps=w,
+                               warmup_init=wi, exponent=p)(to_mx(raw), stream=mx.cpu)
+        threads = -(-raw.size // WORK_PER_THREAD)
+        idx, grid = grids(threads)[0]
+        got = emulate(emulator, tmp_path, variant="contiguous", step=step, out=out,
+                      idx=idx, size=raw.size, grid=grid, scalars=(init, end, d, 0),
+                      buffers={"step": raw}, family=(1, 0, w, wi, p))
+        if p == 1.0 or out != "float32":
+            assert_same(got, ref, out, f"warmup W={w} D={d} p={p}", end=end)
+        else:
+            g, r = values_of(got, out), to_numpy(ref).astype(np.float64)
+            assert np.allclose(g, r, rtol=2e-6, atol=0, equal_nan=True), f"W={w} D={d} p={p}"
+
+
+def test_family_generated_steps_match_the_cpu(emulator, tmp_path):
+    init, end = float(np.float32(0.1)), 0.0
+    for w, d, p in FAMILY_CASES[:4]:
+        n = w + d + 20
+        ref = mcd.cosine_decay(init, d, end, warmup_steps=w, exponent=p).values(n, -5, stream=mx.cpu)
+        idx, grid = grids(n)[0]
+        got = emulate(emulator, tmp_path, variant="strided", step="int64", out="float32", idx=idx,
+                      size=n, grid=grid, scalars=(init, end, d, -5), generated=True,
+                      shape=(n,), strides=[[1], [0], [0], [0]], family=(1, 0, w, 0.0, p))
+        g, r = values_of(got, "float32"), to_numpy(ref).astype(np.float64)
+        assert np.allclose(g, r, rtol=2e-6, atol=1e-12), f"W={w} D={d} p={p}"

@@ -12,7 +12,10 @@ from mlx_cosine_decay import _ext
 
 PUBLIC = [
     "cosine_decay",
+    "cosine_decay_restarts",
     "CosineDecaySchedule",
+    "CosineDecayRestartsSchedule",
+    "cosine_decay_restarts_op",
     "cosine_decay_op",
     "cosine_decay_values",
     "set_num_threads",
@@ -46,8 +49,11 @@ def test_stubs_and_marker_ship_with_the_package():
 
 def test_docstrings_document_arguments():
     sections = {
-        "cosine_decay": ["Args:", "Returns:"],
+        "cosine_decay": ["Args:", "Returns:", "warmup_steps (int", "exponent (float"],
+        "cosine_decay_restarts": ["Args:", "Returns:", "t_mul (float", "m_mul (float"],
         "CosineDecaySchedule": ["copies and pickles"],
+        "CosineDecayRestartsSchedule": ["pickled"],
+        "cosine_decay_restarts_op": ["Args:", "Returns:", "first_decay_steps (int"],
         "cosine_decay_op": ["Args:", "Returns:", "init (float or array)"],
         "cosine_decay_values": ["Args:", "Returns:", "num_steps (int)"],
         "set_num_threads": ["Args:"],
@@ -73,6 +79,8 @@ import mlx_cosine_decay as mcd
 from mlx_cosine_decay import CosineDecaySchedule, cosine_decay
 
 schedule: CosineDecaySchedule = cosine_decay(1e-3, 1000, end=1e-5)
+warm: CosineDecaySchedule = cosine_decay(1e-3, 1000, 1e-5, warmup_steps=100, exponent=2.0)
+restarts: mcd.CosineDecayRestartsSchedule = mcd.cosine_decay_restarts(1e-3, 100, t_mul=1.5)
 lr: mx.array = schedule(mx.arange(10))
 lr = schedule(5, stream=mx.cpu)
 grid = cosine_decay(mx.array([1e-3, 3e-4]), mx.array([100, 1000]))

@@ -163,14 +163,25 @@ inline std::vector<int64_t> packed_strides(const OperandLayout& layout) {
   return packed;
 }
 
-/** What the GPU kernels receive by value: parameters in float, the start. */
+/**
+ * What the GPU kernels receive by value: parameters in float, the start, the
+ * family member.
+ */
 inline cosine_decay_core::KernelScalars<float> kernel_scalars(
     const CosineDecay::State& state) {
+  auto& f = state.family;
   return {
       {static_cast<float>(state.scalars.init),
        static_cast<float>(state.scalars.end),
        state.scalars.decay_steps},
-      state.start};
+      state.start,
+      {f.kind,
+       f.output,
+       f.warmup_steps,
+       static_cast<float>(f.warmup_init),
+       static_cast<float>(f.exponent),
+       static_cast<float>(f.t_mul),
+       static_cast<float>(f.m_mul)}};
 }
 
 } // namespace mlx_cosine_decay::common

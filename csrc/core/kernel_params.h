@@ -59,12 +59,56 @@ struct ScalarParams {
 #endif
 };
 
+// Which member of the cosine family a node computes
+// (core/cosine_family_math.h). Cosine is cosine_decay itself, with no warmup
+// and exponent 1: its node and kernels are those of the plain schedule, bit for
+// bit. Warmup: a linear warmup of warmup_steps (0 allowed) and the decay
+// fraction to the power exponent. Restarts: warm restarts, decay_steps being
+// the first period.
+enum class Kind : int32_t { Cosine = 0, Warmup = 1, Restarts = 2 };
+
+// What a node outputs: the schedule, or its derivative with respect to the
+// step (made by the transforms of the family kinds).
+enum class Output : int32_t { Value = 0, StepSlope = 1 };
+
+// The family's parameters beyond init, end and decay_steps. Always scalars
+// (also where init, end and decay_steps are arrays); fields that a kind does
+// not use keep their defaults, so equal schedules have equal states.
+template <typename T>
+struct FamilyParams {
+  Kind kind;
+  Output output;
+  int64_t warmup_steps; // Warmup
+  T warmup_init; // Warmup
+  T exponent; // Warmup
+  T t_mul; // Restarts
+  T m_mul; // Restarts
+#if __cplusplus >= 202002L // the host (compares node states)
+  bool operator==(const FamilyParams&) const = default;
+#endif
+};
+
+// The state of a plain cosine_decay node.
+template <typename T>
+COSINE_DECAY_DEVICE_FN FamilyParams<T> plain_cosine() {
+  FamilyParams<T> f;
+  f.kind = Kind::Cosine;
+  f.output = Output::Value;
+  f.warmup_steps = 0;
+  f.warmup_init = T(0);
+  f.exponent = T(1);
+  f.t_mul = T(1);
+  f.m_mul = T(1);
+  return f;
+}
+
 // What a GPU kernel receives by value (Metal: [[buffer(2)]]): the scalar
-// parameters and the first generated step.
+// parameters, the first generated step and the family member.
 template <typename T>
 struct KernelScalars {
   ScalarParams<T> params;
   int64_t start;
+  FamilyParams<T> family;
 };
 
 // The operands of the strided kernels, in the order of their strides: a

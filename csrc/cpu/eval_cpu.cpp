@@ -95,6 +95,7 @@ void CosineDecay::eval_cpu(
   job.out_type = out.dtype();
   job.scalars = state_.scalars;
   job.start = state_.start;
+  job.family = state_.family;
 
   auto* elementwise = common::elementwise_step(*this, inputs);
   job.size = common::set_output_data(elementwise, out, fresh_buffer);

@@ -33,6 +33,8 @@ struct Job {
   std::vector<int64_t> strides[Operand::Count];
   cosine_decay_core::ScalarParams<double> scalars;
   int64_t start;
+  // The family member and what is output (always scalars).
+  cosine_decay_core::FamilyParams<double> family;
 
   void* out;
 };

@@ -3,17 +3,20 @@
 // The CPU kernels. This file is compiled once per instruction set (CMake
 // defines COSINE_DECAY_ISA and the target flags); isa.cpp picks one at run
 // time. Three layers: the kernels on raw pointers (`decay_row` for any
-// steps, `generated_row` for consecutive ones), `run_range` walking the rows
+// steps, `generated_row` for consecutive ones; `warmup_row`, `powered_row`,
+// `restarts_row` and `slope_row` for the family), `run_range` walking the rows
 // of an N-d job (each from its steps, or groups of rows that share a curve
 // from its shape), `dispatch` switching on dtypes once per call.
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <type_traits>
 #include <vector>
 
 #include "core/cosine_decay_math.h"
+#include "core/cosine_family_math.h"
 #include "cpu/job.h"
 #include "mlx/dtype_utils.h"
 #include "mlx/types/bf16.h"
@@ -26,6 +29,8 @@
 namespace mlx_cosine_decay::cpu::COSINE_DECAY_ISA {
 
 namespace math = cosine_decay_math;
+using cosine_decay_core::Kind;
+using cosine_decay_core::Output;
 using mlx::core::bfloat16_t;
 using mlx::core::float16_t;
 
@@ -175,6 +180,8 @@ struct Curve {
   double end;
   int64_t d;
   bool shape;
+  // The family member (null: cosine_decay itself; never with `shape`).
+  const cosine_decay_core::FamilyParams<double>* family = nullptr;
 };
 
 template <typename Result, typename R>
@@ -182,6 +189,178 @@ math::Params<R, Compute<Result>> params_of(const Curve& c) {
   using T = Compute<Result>;
   auto p = math::make_params<R, T>(T(c.init), T(c.end), c.d);
   return c.shape ? math::shape_params(p) : p;
+}
+
+// ---- The family: warmup + decay (exponent), warm restarts, step slopes ----
+
+// Warmup + decay with p == 1, the loop of `decay_row`: one branch-free pass
+// computes decay_at at the exact steps max(c, W) - W (c: the step clamped to
+// W + D in its own type, `after_warmup`), so past the ramp the values are
+// cosine_decay's at s - W bit for bit, and finds the block's lowest step;
+// blocks that reach into the ramp are then corrected per step from a copy of
+// their clamped steps (`out` may be the step buffer itself: donation).
+template <bool Wide, typename R, typename T, typename Out, typename Src>
+void warmup_row(
+    Src src,
+    Out* __restrict out,
+    int64_t n,
+    math::Params<R, T> p,
+    math::Warmup<T> ramp,
+    R w) {
+  constexpr int64_t block = 1024;
+  R steps[block];
+  R w_plus_d = w + p.d;
+  for (int64_t i0 = 0; i0 < n; i0 += block) {
+    int64_t m = std::min(block, n - i0);
+    R lowest = w_plus_d;
+    for (int64_t i = 0; i < m; ++i) {
+      auto a = math::after_warmup<R>(widen(src[i0 + i]), w, w_plus_d);
+      steps[i] = a.step;
+      lowest = std::min(lowest, a.step); // NaN steps are not the lowest
+      out[i0 + i] = static_cast<Out>(math::decay_at<Wide>(a.decay_step, p));
+    }
+    if (lowest < w) {
+      for (int64_t i = 0; i < m; ++i) {
+        if (steps[i] < w) {
+          out[i0 + i] = static_cast<Out>(
+              math::warmup_value(static_cast<T>(steps[i]), ramp));
+        }
+      }
+    }
+  }
+}
+
+// The same with an exponent p != 1: d ** p needs pow, one call per decaying
+// step (compilers do not vectorize it), from the curve's shape.
+template <bool Wide, typename R, typename T, typename Out, typename Src>
+void powered_row(
+    Src src,
+    Out* __restrict out,
+    int64_t n,
+    math::Params<R, T> p,
+    math::Warmup<T> ramp,
+    R w,
+    T exponent) {
+  auto shape = math::shape_params(p);
+  for (int64_t i = 0; i < n; ++i) {
+    T v;
+    if (w == 0) { // cosine_decay's step: clamped, negative ones reduced
+      R a = math::clamp_step<R>(widen(src[i]), p.d);
+      R m = math::in_first_period(a, p) ? math::magnitude(a)
+                                        : math::reduce_period(a, p);
+      v = math::powered(
+          math::fraction_from_shape(math::decay_at<Wide>(m, shape)),
+          exponent,
+          p.init,
+          p.end);
+    } else {
+      auto a = math::after_warmup<R>(widen(src[i]), w, R(w + p.d));
+      v = a.warming ? math::warmup_value(static_cast<T>(a.step), ramp)
+                    : math::powered(
+                          math::fraction_from_shape(
+                              math::decay_at<Wide>(a.decay_step, shape)),
+                          exponent,
+                          p.init,
+                          p.end);
+    }
+    out[i] = static_cast<Out>(v);
+  }
+}
+
+// Warm restarts, per step in double; consecutive steps of one period reuse
+// its boundaries (restart_period is a log and a few pows).
+template <bool Wide, typename Out, typename Src>
+void restarts_row(Src src, Out* out, int64_t n, math::Restarts<double> r) {
+  math::Period<double> period = math::no_period<double>();
+  for (int64_t i = 0; i < n; ++i) {
+    double s = static_cast<double>(widen(src[i]));
+    s = s < 0 ? 0.0 : s; // NaN stays NaN
+    if (!(period.start <= s && s < period.next)) {
+      period = math::restart_period(s, r);
+    }
+    out[i] = static_cast<Out>(
+        std::isnan(period.index) ? NAN
+                                 : math::restart_value<Wide>(s, period, r));
+  }
+}
+
+// d value / d step of the family (Output::StepSlope, for the transforms),
+// per step in double.
+template <typename Out, typename Src>
+void slope_row(Src src, Out* out, int64_t n, const Curve& c) {
+  const auto& f = *c.family;
+  if (f.kind == Kind::Restarts) {
+    auto r = math::make_restarts<double>(c.init, c.end, c.d, f.t_mul, f.m_mul);
+    auto period = math::no_period<double>();
+    for (int64_t i = 0; i < n; ++i) {
+      double s = static_cast<double>(widen(src[i]));
+      if (s < 0) { // the value is step 0's: flat
+        out[i] = static_cast<Out>(0.0);
+        continue;
+      }
+      if (!(period.start <= s && s < period.next)) {
+        period = math::restart_period(s, r);
+      }
+      out[i] = static_cast<Out>(
+          std::isnan(period.index) ? NAN : math::restart_slope(s, period, r));
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = static_cast<Out>(math::warmup_decay_slope<double>(
+        static_cast<double>(widen(src[i])),
+        static_cast<double>(f.warmup_steps),
+        static_cast<double>(c.d),
+        c.init,
+        c.end,
+        f.warmup_init,
+        f.exponent));
+  }
+}
+
+// One row of a family member: the reduction type R as `row` chooses it,
+// wide enough for W + 2D too.
+template <typename In, typename Result, typename Out, typename Src>
+void family_row(Src src, Out* out, int64_t n, const Curve& c) {
+  const auto& f = *c.family;
+  constexpr bool Wide = wide<Result>;
+  if (f.output == Output::StepSlope) {
+    return slope_row(src, out, n, c);
+  }
+  if (f.kind == Kind::Restarts) {
+    return restarts_row<Wide>(
+        src,
+        out,
+        n,
+        math::make_restarts<double>(c.init, c.end, c.d, f.t_mul, f.m_mul));
+  }
+  using T = Compute<Result>;
+  int64_t w = f.warmup_steps;
+  auto ramp = math::make_warmup<T>(T(f.warmup_init), T(c.init), w);
+  auto run = [&](auto r) {
+    using R = decltype(r);
+    auto p = params_of<Result, R>(c);
+    if (f.exponent == 1.0 && w > 0) {
+      warmup_row<Wide>(src, out, n, p, ramp, static_cast<R>(w));
+    } else {
+      powered_row<Wide>(src, out, n, p, ramp, static_cast<R>(w), T(f.exponent));
+    }
+  };
+  constexpr bool is_float = std::is_floating_point_v<In> ||
+      std::is_same_v<In, float16_t> || std::is_same_v<In, bfloat16_t>;
+  // W < 2^53 and D < 2^62, so W + D and 2D fit int64; narrower types where
+  // W + 2D fits them (float: exactly, W + 2D <= 2^24).
+  bool narrow = c.d <= (int64_t{1} << 23) && w <= (int64_t{1} << 24) - 2 * c.d;
+  if constexpr (std::is_same_v<In, double>) {
+    run(double{});
+  } else if constexpr (is_float) {
+    narrow ? run(float{}) : run(double{});
+  } else if constexpr (sizeof(In) == 8) {
+    run(int64_t{});
+  } else {
+    bool fits = c.d <= INT32_MAX / 2 && w <= INT32_MAX - 2 * c.d;
+    fits ? run(int32_t{}) : run(int64_t{});
+  }
 }
 
 // One row: chooses the reduction type R (exact for 2D and every clamped
@@ -192,6 +371,9 @@ void row(Src src, Out* out, int64_t n, const Curve& c) {
   if (c.d < 1) { // only reachable through array-valued decay_steps
     std::fill_n(out, n, static_cast<Out>(NAN));
     return;
+  }
+  if (c.family && c.family->kind != Kind::Cosine) {
+    return family_row<In, Result>(src, out, n, c);
   }
   auto run = [&](auto r) {
     decay_row<wide<Result>>(src, out, n, params_of<Result, decltype(r)>(c));
@@ -214,6 +396,26 @@ void row(Src src, Out* out, int64_t n, const Curve& c) {
 // distance is exact in the compute type, else the general kernel.
 template <typename Result, typename Out>
 void consecutive_row(int64_t first, Out* out, int64_t n, const Curve& c) {
+  if (c.family && c.family->kind != Kind::Cosine) {
+    const auto& f = *c.family;
+    if (f.kind == Kind::Warmup && f.output == Output::Value &&
+        f.exponent == 1.0 && c.d >= 1) {
+      // The ramp, then cosine_decay's own runs at the steps s - W: the
+      // values of `warmup_row`, bit for bit.
+      int64_t w = f.warmup_steps;
+      int64_t ramp = first >= w ? 0 : (first <= w - n ? n : w - first);
+      if (ramp > 0) {
+        row<int64_t, Result>(Generated<int64_t, true>{first, 1}, out, ramp, c);
+      }
+      if (n > ramp) {
+        Curve plain = c;
+        plain.family = nullptr;
+        consecutive_row<Result>(first + ramp - w, out + ramp, n - ramp, plain);
+      }
+      return;
+    }
+    return row<int64_t, Result>(Generated<int64_t, true>{first, 1}, out, n, c);
+  }
   constexpr int digits = std::numeric_limits<Compute<Result>>::digits;
   if (c.d >= 1 && c.d <= (int64_t{1} << digits)) {
     generated_row<wide<Result>>(first, out, n, params_of<Result, int64_t>(c));
@@ -285,7 +487,8 @@ Curve curve_at(const Job& job, const Rows& rows, int64_t col) {
       init ? double(init[rows.offset(Operand::Init, col)]) : job.scalars.init,
       end ? double(end[rows.offset(Operand::End, col)]) : job.scalars.end,
       d ? d[rows.offset(Operand::DecaySteps, col)] : job.scalars.decay_steps,
-      false};
+      false,
+      job.family.kind == Kind::Cosine ? nullptr : &job.family};
 }
 
 // n outputs of a row from column col on, with the curve c.
@@ -414,7 +617,11 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
   for (int k : {Operand::Init, Operand::End, Operand::DecaySteps}) {
     per_element |= job.data[k] && job.strides[k].back() != 0;
   }
-  int64_t group = per_element ? 1 : rows_sharing_curve(job) * row_len;
+  // The family's rows are computed each from its steps (the shared shape
+  // holds cosine_decay's curve only).
+  int64_t group = per_element || job.family.kind != Kind::Cosine
+      ? 1
+      : rows_sharing_curve(job) * row_len;
   if (group < 2 * row_len || group < 4096) {
     return run_direct<In, Out>(job, begin, end, per_element);
   }

@@ -14,8 +14,11 @@
 // --fmad=false so no multiply-add is contracted that the CPU does not
 // contract. float64 results stay on the CPU, as in MLX.
 
-#include "core/cosine_decay_math.h"
 #include "core/kernel_params.h"
+// The family's header brings the decay's (core/cosine_decay_math.h); the
+// kernels run cosine_decay itself only: the op sends the family's warmup and
+// restarts nodes to the CPU (csrc/cosine_decay.cpp, resolve_stream).
+#include "core/cosine_family_math.h"
 
 #ifndef COSINE_DECAY_GLOBAL
 #define COSINE_DECAY_GLOBAL __global__

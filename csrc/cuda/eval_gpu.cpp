@@ -293,8 +293,13 @@ void eval(
   if (out.dtype() == mx::float64) {
     throw std::invalid_argument("float64 is not supported on the GPU");
   }
-  auto in = node.input_index();
   const auto& state = node.state();
+  if (state.family.kind != Kind::Cosine) { // the op puts them on the CPU
+    throw std::invalid_argument(
+        "[cosine_decay] the family's warmup and restarts have no CUDA kernel; "
+        "use the CPU stream.");
+  }
+  auto in = node.input_index();
   bool generated = state.steps == StepSource::Generated;
   bool array_params = state.params == ParamSource::Array;
   auto* elementwise = common::elementwise_step(node, inputs);

@@ -16,8 +16,8 @@ namespace mlx_cosine_decay::cuda {
 namespace mx = mlx::core;
 
 /** csrc/cuda/cosine_decay.cu with the core headers (core/kernel_params.h,
- * core/cosine_decay_math.h) inlined, generated at build time by
- * cmake/embed_kernel_source.cmake, and a hash of that text. */
+ * core/cosine_family_math.h, core/cosine_decay_math.h) inlined, generated at
+ * build time by cmake/embed_kernel_source.cmake, and a hash of that text. */
 const char* cuda_source();
 const char* cuda_source_hash();
 

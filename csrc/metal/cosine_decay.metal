@@ -18,7 +18,8 @@
 #endif
 
 #include "core/kernel_params.h"
-#include "core/cosine_decay_math.h"
+// core/cosine_family_math.h brings core/cosine_decay_math.h.
+#include "core/cosine_family_math.h"
 
 namespace cosine_decay_metal {
 
@@ -141,6 +142,81 @@ struct Evaluator<float> {
   }
 };
 
+// The family's Warmup kind (the host runs Restarts on the CPU) at one
+// widened step, reduced in R: the ramp below W, the decay at the exact step
+// s - W above (`after_warmup`), to the power `exponent`; without a warmup,
+// cosine_decay's reduction of negative steps. Output::StepSlope: the
+// derivative, as the CPU computes it, in float.
+template <typename R, typename S>
+inline float warmup_value_at(
+    S s,
+    math::Params<R, float> p,
+    core::FamilyParams<float> f) {
+  if (f.output == core::Output::StepSlope) {
+    return math::warmup_decay_slope<float>(
+        static_cast<float>(s),
+        static_cast<float>(f.warmup_steps),
+        static_cast<float>(p.d),
+        p.init,
+        p.end,
+        f.warmup_init,
+        f.exponent);
+  }
+  R m;
+  if (f.warmup_steps == 0) {
+    R a = math::clamp_step<R>(s, p.d);
+    m = math::in_first_period(a, p) ? math::magnitude(a)
+                                    : math::reduce_period(a, p);
+  } else {
+    R w = static_cast<R>(f.warmup_steps);
+    math::AfterWarmup<R> a = math::after_warmup<R>(s, w, static_cast<R>(w + p.d));
+    if (a.warming) {
+      return math::warmup_value(
+          static_cast<float>(a.step),
+          math::make_warmup<float>(f.warmup_init, p.init, f.warmup_steps));
+    }
+    m = a.decay_step;
+  }
+  if (f.exponent == 1.0f) {
+    return math::decay_at<false>(m, p);
+  }
+  float t = math::decay_at<false>(m, math::shape_params(p));
+  return math::powered(math::fraction_from_shape(t), f.exponent, p.init, p.end);
+}
+
+// The family at one widened step: integer steps reduced in int64 (W + 2D
+// fits it), float steps in float while W + 2D <= 2^24, else integral ones in
+// int64 (as Evaluator<float>) and the rest in float.
+template <typename S>
+struct FamilyEvaluator {
+  static float at(S s, float init, float end, int64_t d, core::FamilyParams<float> f) {
+    return warmup_value_at(s, math::make_params<int64_t, float>(init, end, d), f);
+  }
+};
+
+template <>
+struct FamilyEvaluator<float> {
+  static float at(float s, float init, float end, int64_t d, core::FamilyParams<float> f) {
+    bool narrow = d <= 8388608 && f.warmup_steps <= 16777216 - 2 * d;
+    const float limit = 4611686018427387904.0f; // 2^62
+    if (!narrow && s > -limit && s < limit &&
+        static_cast<float>(static_cast<int64_t>(s)) == s) {
+      return warmup_value_at(
+          static_cast<int64_t>(s), math::make_params<int64_t, float>(init, end, d), f);
+    }
+    return warmup_value_at(s, math::make_params<float, float>(init, end, d), f);
+  }
+};
+
+// The schedule at one widened step: cosine_decay itself, or the family.
+template <typename S>
+inline float schedule_at(S s, float init, float end, int64_t d, core::FamilyParams<float> f) {
+  if (f.kind == core::Kind::Cosine) {
+    return Evaluator<S>(init, end, d)(s);
+  }
+  return FamilyEvaluator<S>::at(s, init, end, d, f);
+}
+
 // Contiguous steps (or any layout the output shares): N elements per thread,
 // scalar parameters. The grid is 1-d, or 2-d above 2^32 threads.
 template <typename In, typename Out, typename IdxT, int N>
@@ -157,8 +233,19 @@ template <typename In, typename Out, typename IdxT, int N>
   if (begin >= size) {
     return;
   }
-  Evaluator<typename Widen<In>::type> value(
-      sc.params.init, sc.params.end, sc.params.decay_steps);
+  typedef typename Widen<In>::type S;
+  if (sc.family.kind != core::Kind::Cosine) {
+    for (int j = 0; j < N; ++j) {
+      IdxT i = begin + static_cast<IdxT>(j);
+      if (N == 1 || i < size) {
+        out[i] = Narrow<Out>::get(FamilyEvaluator<S>::at(
+            Widen<In>::get(step[i]), sc.params.init, sc.params.end,
+            sc.params.decay_steps, sc.family));
+      }
+    }
+    return;
+  }
+  Evaluator<S> value(sc.params.init, sc.params.end, sc.params.decay_steps);
   for (int j = 0; j < N; ++j) {
     IdxT i = begin + static_cast<IdxT>(j);
     if (N == 1 || i < size) {
@@ -214,7 +301,7 @@ template <
   }
   float v = d < 1 // only reachable through array-valued decay_steps
       ? metal::numeric_limits<float>::quiet_NaN()
-      : Evaluator<S>(init_value, end_value, d)(s);
+      : schedule_at<S>(s, init_value, end_value, d, sc.family);
   out[i] = Narrow<Out>::get(v);
 }
 

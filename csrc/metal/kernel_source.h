@@ -16,8 +16,8 @@ namespace mlx_cosine_decay::metal {
 namespace mx = mlx::core;
 
 /** csrc/metal/cosine_decay.metal with the core headers (core/kernel_params.h,
- * core/cosine_decay_math.h) inlined, generated at build time by
- * cmake/embed_kernel_source.cmake, and a hash of that text. */
+ * core/cosine_family_math.h, core/cosine_decay_math.h) inlined, generated at
+ * build time by cmake/embed_kernel_source.cmake, and a hash of that text. */
 const char* metal_source();
 const char* metal_source_hash();
 

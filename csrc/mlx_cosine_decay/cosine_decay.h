@@ -80,14 +80,136 @@ mx::array cosine_decay_values(
     mx::StreamOrDevice s = {});
 
 /**
+ * The cosine family's options of cosine_decay (keyword arguments in Python);
+ * the defaults give cosine_decay itself, the same node bit for bit:
+ *
+ *   step <  warmup_steps: warmup_init + (init - warmup_init) * step /
+ * warmup_steps step >= warmup_steps: end + (init - end) * d ** exponent, d =
+ * 0.5 * (1 + cos(pi * min(step - warmup_steps, D) / D))
+ *
+ * (optax's warmup_cosine_decay_schedule, Keras' CosineDecay with a warmup).
+ * step - warmup_steps is exact, so with exponent 1 the decay is cosine_decay
+ * at step - warmup_steps, bit for bit. warmup_steps must be in [0, 2**53),
+ * warmup_init finite (rounded as init is), exponent positive and finite.
+ * They are scalars also where init, end and decay_steps are arrays.
+ */
+struct DecayOptions {
+  int64_t warmup_steps = 0;
+  double warmup_init = 0.0;
+  double exponent = 1.0;
+};
+
+mx::array cosine_decay(
+    const mx::array& step,
+    double init,
+    int64_t decay_steps,
+    double end,
+    const DecayOptions& options,
+    mx::StreamOrDevice s = {});
+mx::array cosine_decay(
+    const mx::array& step,
+    const Param& init,
+    const mx::array& decay_steps,
+    const Param& end,
+    const DecayOptions& options,
+    mx::StreamOrDevice s = {});
+mx::array cosine_decay_values(
+    double init,
+    int64_t decay_steps,
+    double end,
+    const DecayOptions& options,
+    int64_t num_steps,
+    int64_t start = 0,
+    mx::StreamOrDevice s = {});
+mx::array cosine_decay_values(
+    const Param& init,
+    const mx::array& decay_steps,
+    const Param& end,
+    const DecayOptions& options,
+    int64_t num_steps,
+    int64_t start = 0,
+    mx::StreamOrDevice s = {});
+
+/**
+ * Warm restarts (SGDR; Keras' CosineDecayRestarts with alpha = end / init):
+ * period i starts at S_i = F (t_mul^i - 1) / (t_mul - 1) (F i for t_mul 1;
+ * F = first_decay_steps) and lasts F t_mul^i; in it the value is
+ *
+ *   end + (init - end) * m_mul^i * 0.5 * (1 + cos(pi * (step - S_i) / T_i)).
+ *
+ * Restarts never end; steps below 0 take step 0's value; for t_mul < 1 the
+ * periods shrink towards F / (1 - t_mul), and steps from there on are NaN.
+ * The boundaries are that closed form in double, and every step is placed by
+ * comparing it with them (exact for integer t_mul and short binary fractions
+ * such as 1.5; see core/cosine_family_math.h); steps are taken to double
+ * (integers exact up to 2**53). first_decay_steps must be in [1, 2**53),
+ * t_mul positive and finite, m_mul non-negative and finite, scalar init and
+ * end finite.
+ */
+struct RestartOptions {
+  double t_mul = 2.0;
+  double m_mul = 1.0;
+};
+
+mx::array cosine_decay_restarts(
+    const mx::array& step,
+    double init,
+    int64_t first_decay_steps,
+    double end = 0.0,
+    const RestartOptions& options = {},
+    mx::StreamOrDevice s = {});
+mx::array cosine_decay_restarts(
+    const mx::array& step,
+    const Param& init,
+    const mx::array& first_decay_steps,
+    const Param& end,
+    const RestartOptions& options = {},
+    mx::StreamOrDevice s = {});
+mx::array cosine_decay_restarts_values(
+    double init,
+    int64_t first_decay_steps,
+    double end,
+    const RestartOptions& options,
+    int64_t num_steps,
+    int64_t start = 0,
+    mx::StreamOrDevice s = {});
+mx::array cosine_decay_restarts_values(
+    const Param& init,
+    const mx::array& first_decay_steps,
+    const Param& end,
+    const RestartOptions& options,
+    int64_t num_steps,
+    int64_t start = 0,
+    mx::StreamOrDevice s = {});
+
+/**
  * A schedule as a value: validated once, then called with step arrays like
  * the callables of mlx.optimizers.
  */
 class Schedule {
  public:
-  Schedule(double init, int64_t decay_steps, double end = 0.0);
+  Schedule(
+      double init,
+      int64_t decay_steps,
+      double end = 0.0,
+      const DecayOptions& options = {});
   /** Evaluates decay_steps to check that every entry is >= 1. */
-  Schedule(Param init, mx::array decay_steps, Param end);
+  Schedule(
+      Param init,
+      mx::array decay_steps,
+      Param end,
+      const DecayOptions& options = {});
+  /** cosine_decay_restarts as a value (decay_steps: the first period). */
+  static Schedule restarts(
+      double init,
+      int64_t first_decay_steps,
+      double end = 0.0,
+      const RestartOptions& options = {});
+  static Schedule restarts(
+      Param init,
+      mx::array first_decay_steps,
+      Param end,
+      const RestartOptions& options = {});
 
   mx::array operator()(const mx::array& step, mx::StreamOrDevice s = {}) const;
   mx::array values(int64_t num_steps, int64_t start = 0, mx::StreamOrDevice s = {})
@@ -103,6 +225,8 @@ class Schedule {
   std::optional<Scalars> scalars_;
   std::optional<Param> init_, end_;
   std::optional<mx::array> decay_steps_;
+  cosine_decay_core::FamilyParams<double> family_ =
+      cosine_decay_core::plain_cosine<double>();
 };
 
 /** The most threads the CPU kernel uses. */
@@ -124,6 +248,9 @@ const char* cpu_isa();
 using cosine_decay_core::ParamSource;
 using cosine_decay_core::StepSource;
 using ScalarParams = cosine_decay_core::ScalarParams<double>;
+using Family = cosine_decay_core::FamilyParams<double>;
+using cosine_decay_core::Kind;
+using cosine_decay_core::Output;
 
 class CosineDecay : public mx::UnaryPrimitive {
  public:
@@ -134,6 +261,7 @@ class CosineDecay : public mx::UnaryPrimitive {
     ScalarParams scalars; // read only where params == ParamSource::Scalar
     int64_t start; // the first generated step
     int64_t num_steps; // generated steps: the length of the output's last axis
+    Family family = cosine_decay_core::plain_cosine<double>();
     bool operator==(const State&) const = default;
   };
 
@@ -200,9 +328,12 @@ class CosineDecay : public mx::UnaryPrimitive {
   }
 
  private:
-  // d(value)/d(step) and the decay fraction, for the transforms.
+  // d(value)/d(step) and the value's weight on init or end, for the
+  // transforms.
   mx::array step_derivative(const std::vector<mx::array>& primals);
-  mx::array decay_fraction(const std::vector<mx::array>& primals);
+  mx::array parameter_weight(
+      const std::vector<mx::array>& primals,
+      bool init_weight);
 
   State state_;
 };

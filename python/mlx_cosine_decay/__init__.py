@@ -1,7 +1,8 @@
 """The cosine-decay learning-rate schedule as one exact, fast MLX primitive.
 
 ``cosine_decay(init, decay_steps, end=0.0)`` is a drop-in for
-``mlx.optimizers.cosine_decay``.
+``mlx.optimizers.cosine_decay``; its keyword arguments add a linear warmup and
+an exponent, and ``cosine_decay_restarts`` gives warm restarts.
 """
 
 import sys
@@ -42,17 +43,26 @@ if sys.platform == "linux" and mx.cuda.is_available():
 
     ctypes.CDLL(str(Path(_ext.__file__).parent / "lib" / "libmlx_cosine_decay_cuda.so"))
 # CUDA (end)
-from ._schedule import CosineDecaySchedule, cosine_decay  # noqa: E402
+from ._schedule import (  # noqa: E402
+    CosineDecayRestartsSchedule,
+    CosineDecaySchedule,
+    cosine_decay,
+    cosine_decay_restarts,
+)
 
 cosine_decay_op = _ext.cosine_decay
 cosine_decay_values = _ext.cosine_decay_values
+cosine_decay_restarts_op = _ext.cosine_decay_restarts
 set_num_threads = _ext.set_num_threads
 num_threads = _ext.num_threads
 cpu_isa = _ext.cpu_isa
 
 __all__ = [
     "CosineDecaySchedule",
+    "CosineDecayRestartsSchedule",
     "cosine_decay",
+    "cosine_decay_restarts",
+    "cosine_decay_restarts_op",
     "cosine_decay_op",
     "cosine_decay_values",
     "set_num_threads",

@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -29,15 +29,22 @@ def configurations(
     return list(itertools.product(init, decay_steps, end))
 
 
-def grid_schedule(configs: Sequence[Config], column: bool = False) -> CosineDecaySchedule:
+Make = Callable[..., CosineDecaySchedule]
+
+
+def grid_schedule(
+    configs: Sequence[Config], column: bool = False, make: Make = cosine_decay
+) -> CosineDecaySchedule:
     """One schedule for the configurations (parameters of shape (K,), or (K, 1)
-    with `column`). Raises the facade's ValueError or TypeError for a bad
-    decay_steps: each distinct one is checked as a number first, so that one
-    outside int64 is reported as such rather than by the array conversion."""
+    with `column`), made by `make(init, decay_steps, end)`: cosine_decay, or a
+    member of its family with fixed options. Raises the facade's ValueError or
+    TypeError for a bad decay_steps or option: each distinct decay_steps is
+    checked as a number first, so that one outside int64 is reported as such
+    rather than by the array conversion."""
     for d in sorted({c[1] for c in configs}):
-        cosine_decay(1.0, d)
+        make(1.0, d, 0.0)
     shape = (len(configs), 1) if column else (len(configs),)
-    return cosine_decay(*(p.reshape(shape) for p in parameter_rows(configs)))
+    return make(*(p.reshape(shape) for p in parameter_rows(configs)))
 
 
 def label(config: Config) -> str:
@@ -143,6 +150,7 @@ def run_eval(
     memory_budget: int,
     quiet: bool,
     legend_columns: tuple[int, int],
+    make: Make = cosine_decay,
 ) -> int:
     """Writes the grid's .npy to `out` and prints a summary; the exit status.
     `legend_columns`: the number of decay_steps and of end values, for the
@@ -159,7 +167,7 @@ def run_eval(
     tic = time.perf_counter()
     try:
         with out as f:
-            write_npy(f, configs, num_steps, start, max_values, progress)
+            write_npy(f, configs, num_steps, start, max_values, progress, make)
     except OSError as e:
         print(f"{PROG} eval: error: writing {str(out.path)!r}: {e}", file=sys.stderr)
         return 1
@@ -195,6 +203,8 @@ def run_plot(
     log: bool,
     dpi: int,
     quiet: bool,
+    make: Make = cosine_decay,
+    title: str = "cosine decay",
 ) -> int:
     """Plots the grid, at most `points` evenly spaced integer steps (first and
     last included) per curve, into `out` as a PNG; the exit status."""
@@ -204,7 +214,7 @@ def run_plot(
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        schedule = grid_schedule(configs, column=True)
+        schedule = grid_schedule(configs, column=True, make=make)
         n = num_steps
         if n <= points:
             step_list = list(range(start, start + n))
@@ -217,7 +227,7 @@ def run_plot(
             ax.plot(step_list, values[row].tolist(), label=label(config))
         ax.set_xlabel("step")
         ax.set_ylabel("value")
-        ax.set_title("cosine decay")
+        ax.set_title(title)
         if log:
             ax.set_yscale("log")
         if len(configs) <= 20:

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 import mlx.core as mx
 
-from ._schedule import cosine_decay
+from ._schedule import CosineDecaySchedule, cosine_decay
 
 Config = tuple[float, int, float]
 
@@ -45,6 +45,7 @@ def write_npy(
     start: int = 0,
     max_values: int = 1 << 20,
     progress: Callable[[int], object] | None = None,
+    make: Callable[..., CosineDecaySchedule] = cosine_decay,
 ) -> None:
     """Writes the schedules of `configs` ((init, decay_steps, end) triples) at
     steps start .. start + num_steps - 1 to the open file `f` as a float32
@@ -53,7 +54,8 @@ def write_npy(
     fits, else pieces of one row. Each piece is one `values(n, start)` call;
     the next piece is evaluated while the previous one is written, so at most
     two pieces are in memory. `progress(n)` is called after each piece of n
-    values is written."""
+    values is written. `make(init, decay_steps, end)` makes the schedules
+    (cosine_decay, or a member of its family with fixed options)."""
     descr = "<f4" if sys.byteorder == "little" else ">f4"
     f.write(npy_header((len(configs), num_steps), descr))
     if num_steps == 0:
@@ -63,7 +65,7 @@ def write_npy(
     # Every schedule is made before the first evaluation: making one
     # evaluates its decay_steps, which would wait for the pieces in flight.
     blocks = [
-        cosine_decay(*parameter_rows(configs[r : r + rows_per_block]))
+        make(*parameter_rows(configs[r : r + rows_per_block]))
         for r in range(0, len(configs), rows_per_block)
     ]
     pending = None

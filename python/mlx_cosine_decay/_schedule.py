@@ -26,6 +26,13 @@ def _parameter(x: object, name: str) -> float | mx.array:
     raise TypeError(f"{name} must be a number or an mx.array, but got {type(x).__name__}.")
 
 
+def _number(x: object, name: str) -> float:
+    """A scalar option of the family (warmup_init, exponent, t_mul, m_mul)."""
+    if isinstance(x, numbers.Real) and not isinstance(x, mx.array):
+        return float(x)
+    raise TypeError(f"{name} must be a number, but got {type(x).__name__}.")
+
+
 class _ArrayState(NamedTuple):
     """An array parameter as it pickles: exact for every dtype, and without
     NumPy. (MLX's own pickling goes through NumPy and turns float64 into
@@ -94,17 +101,43 @@ class CosineDecaySchedule:
     decay_steps: int | mx.array
     end: float | mx.array
 
+    _name = "cosine_decay"
+    _first_name = "decay_steps"
+
     def __init__(
-        self, init: float | mx.array, decay_steps: int | mx.array, end: float | mx.array = 0.0
+        self,
+        init: float | mx.array,
+        decay_steps: int | mx.array,
+        end: float | mx.array = 0.0,
+        *,
+        warmup_steps: int = 0,
+        warmup_init: float = 0.0,
+        exponent: float = 1.0,
     ) -> None:
         self.init, self.decay_steps, self.end = init, decay_steps, end
-        # What __reduce__ passes back to the constructor.
+        # What __reduce__ passes back to the constructor (and repr shows):
+        # the keyword arguments that differ from their defaults.
         self._args: tuple = (init, decay_steps, end)
-        self._kwargs: dict[str, Any] = {}
-        try:
-            self._impl = _ext.Schedule(
-                _parameter(init, "init"), decay_steps, _parameter(end, "end")
+        defaults = {"warmup_steps": 0, "warmup_init": 0.0, "exponent": 1.0}
+        given = {"warmup_steps": warmup_steps, "warmup_init": warmup_init, "exponent": exponent}
+        self._kwargs: dict[str, Any] = {
+            k: v for k, v in given.items() if not (type(v) in (int, float) and v == defaults[k])
+        }
+        self._impl = self._make(
+            lambda: _ext.Schedule(
+                _parameter(init, "init"),
+                decay_steps,
+                _parameter(end, "end"),
+                warmup_steps=warmup_steps,
+                warmup_init=_number(warmup_init, "warmup_init"),
+                exponent=_number(exponent, "exponent"),
             )
+        )
+
+    @staticmethod
+    def _make(build: Any) -> Any:
+        try:
+            return build()
         except (ValueError, TypeError) as e:
             # The reference's exact text, without the C++ function tag.
             message = str(e)
@@ -135,23 +168,80 @@ class CosineDecaySchedule:
                 return f"array(shape={list(p.shape)}, dtype={p.dtype})"
             return repr(p)
 
+        extra = "".join(f", {k}={show(v)}" for k, v in self._kwargs.items())
         return (
-            f"cosine_decay(init={show(self.init)}, decay_steps={show(self.decay_steps)}, "
-            f"end={show(self.end)})"
+            f"{self._name}(init={show(self.init)}, {self._first_name}={show(self.decay_steps)}, "
+            f"end={show(self.end)}{extra})"
+        )
+
+
+class CosineDecayRestartsSchedule(CosineDecaySchedule):
+    """A warm-restart schedule (made by :func:`cosine_decay_restarts`):
+    called, ``values()``, copied and pickled as :class:`CosineDecaySchedule`.
+    ``decay_steps`` holds ``first_decay_steps``."""
+
+    _name = "cosine_decay_restarts"
+    _first_name = "first_decay_steps"
+
+    def __init__(  # noqa: D107  # the factory documents it
+        self,
+        init: float | mx.array,
+        first_decay_steps: int | mx.array,
+        end: float | mx.array = 0.0,
+        *,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+    ) -> None:
+        self.init, self.decay_steps, self.end = init, first_decay_steps, end
+        self._args = (init, first_decay_steps, end)
+        defaults = {"t_mul": 2.0, "m_mul": 1.0}
+        given = {"t_mul": t_mul, "m_mul": m_mul}
+        self._kwargs = {
+            k: v for k, v in given.items() if not (type(v) in (int, float) and v == defaults[k])
+        }
+        self._impl = self._make(
+            lambda: _ext.Schedule.restarts(
+                _parameter(init, "init"),
+                first_decay_steps,
+                _parameter(end, "end"),
+                t_mul=_number(t_mul, "t_mul"),
+                m_mul=_number(m_mul, "m_mul"),
+            )
         )
 
 
 def cosine_decay(
-    init: float | mx.array, decay_steps: int | mx.array, end: float | mx.array = 0.0
+    init: float | mx.array,
+    decay_steps: int | mx.array,
+    end: float | mx.array = 0.0,
+    *,
+    warmup_steps: int = 0,
+    warmup_init: float = 0.0,
+    exponent: float = 1.0,
 ) -> CosineDecaySchedule:
     r"""Make a cosine decay scheduler (a drop-in for
-    ``mlx.optimizers.cosine_decay``).
+    ``mlx.optimizers.cosine_decay``), with an optional linear warmup and
+    exponent.
+
+    For ``step < warmup_steps``: ``warmup_init + (init - warmup_init) * step /
+    warmup_steps``; from ``warmup_steps`` on: ``end + (init - end) * d **
+    exponent`` with ``d = 0.5 * (1 + cos(pi * min(step - warmup_steps,
+    decay_steps) / decay_steps))``. With ``exponent=1`` this is MLX's
+    ``join_schedules([linear_schedule(warmup_init, init, warmup_steps),
+    cosine_decay(init, decay_steps, end)], [warmup_steps])`` as one node; with
+    the defaults it is ``mlx.optimizers.cosine_decay`` exactly.
 
     Args:
-        init (float or mx.array): Initial value.
+        init (float or mx.array): Initial value (the peak after a warmup).
         decay_steps (int or mx.array): Number of steps to decay over. The
             decayed value is constant for steps beyond ``decay_steps``.
         end (float or mx.array, optional): Final value to decay to. Default: ``0``.
+        warmup_steps (int, optional): Steps of linear warmup before the
+            decay, ``0 <= warmup_steps < 2**53``. Default: ``0``.
+        warmup_init (float, optional): The value at step 0 of the warmup.
+            Default: ``0.0``.
+        exponent (float, optional): The power of the decay fraction ``d``
+            (optax's ``exponent``), positive. Default: ``1.0``.
 
     Returns:
         CosineDecaySchedule: The schedule; array parameters broadcast.
@@ -163,4 +253,50 @@ def cosine_decay(
         >>> optimizer.learning_rate
         array(0.0999961, dtype=float32)
     """
-    return CosineDecaySchedule(init, decay_steps, end)
+    return CosineDecaySchedule(
+        init,
+        decay_steps,
+        end,
+        warmup_steps=warmup_steps,
+        warmup_init=warmup_init,
+        exponent=exponent,
+    )
+
+
+def cosine_decay_restarts(
+    init: float | mx.array,
+    first_decay_steps: int | mx.array,
+    end: float | mx.array = 0.0,
+    *,
+    t_mul: float = 2.0,
+    m_mul: float = 1.0,
+) -> CosineDecayRestartsSchedule:
+    r"""Make a cosine decay scheduler with warm restarts (SGDR; Keras'
+    ``CosineDecayRestarts`` with ``alpha = end / init``).
+
+    Period ``i`` lasts ``T_i = first_decay_steps * t_mul**i`` steps and starts
+    where the previous one ends; in it the value is ``end + (init - end) *
+    m_mul**i * 0.5 * (1 + cos(pi * t / T_i))``, ``t`` the steps into the
+    period. Restarts never end. Steps below 0 take step 0's value; with
+    ``t_mul < 1`` the periods shrink towards ``first_decay_steps / (1 -
+    t_mul)``, and steps from there on are NaN.
+
+    Args:
+        init (float or mx.array): The first peak.
+        first_decay_steps (int or mx.array): Length of the first period,
+            ``1 <= first_decay_steps < 2**53``.
+        end (float or mx.array, optional): The value each period decays
+            towards. Default: ``0``.
+        t_mul (float, optional): Each period's length relative to the previous
+            one, positive. Default: ``2.0``.
+        m_mul (float, optional): Each peak (above ``end``) relative to the
+            previous one, non-negative. Default: ``1.0``.
+
+    Returns:
+        CosineDecayRestartsSchedule: The schedule; array parameters broadcast.
+
+    Example:
+        >>> lr = cosine_decay_restarts(1e-3, 100, 1e-5, t_mul=2.0, m_mul=0.8)
+        >>> lr(mx.array(100)).item() == lr(mx.array(0)).item() * 0.8 + 1e-5 * 0.2
+    """
+    return CosineDecayRestartsSchedule(init, first_decay_steps, end, t_mul=t_mul, m_mul=m_mul)

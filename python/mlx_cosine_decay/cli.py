@@ -15,6 +15,7 @@ with 130 or 143 and leaves no partial output.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import signal
 import sys
@@ -22,7 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from . import __version__
 
@@ -107,13 +108,53 @@ def _bytes(text: str) -> int:
 # --- checks of the arguments, before any file is opened ---------------------
 
 
+# The facade's errors name the parameter first; the flag that gave it.
+_FLAGS = {
+    "warmup_steps": "--warmup-steps",
+    "warmup_init": "--warmup-init",
+    "exponent": "--exponent",
+    "t_mul": "--t-mul",
+    "m_mul": "--m-mul",
+    "first_decay_steps": "--decay-steps",
+}
+
+
 def _check_schedule(parser: argparse.ArgumentParser, make: Callable[[], T]) -> T:
-    """`make()`, with the facade's errors (always about decay_steps: the
-    values are already numbers) reported as a usage error."""
+    """`make()`, with the facade's errors (about decay_steps or a family
+    option: the values are already numbers) reported as a usage error."""
     try:
         return make()
     except (ValueError, TypeError) as e:
-        parser.error(f"argument --decay-steps: {e}")
+        flag = next((f for name, f in _FLAGS.items() if str(e).startswith(name)), "--decay-steps")
+        parser.error(f"argument {flag}: {e}")
+
+
+def _family(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Any, str]:
+    """The schedule maker for the grid (cosine_decay with the warmup options,
+    or cosine_decay_restarts) and a title that names it."""
+    from . import cosine_decay, cosine_decay_restarts
+
+    warmup = {
+        "warmup_steps": args.warmup_steps,
+        "warmup_init": args.warmup_init,
+        "exponent": args.exponent,
+    }
+    restarts = {"t_mul": args.t_mul, "m_mul": args.m_mul}
+    if args.restarts:
+        if warmup != {"warmup_steps": 0, "warmup_init": 0.0, "exponent": 1.0}:
+            parser.error(
+                "argument --restarts: not with --warmup-steps, --warmup-init or --exponent"
+            )
+        title = f"cosine decay with warm restarts (t_mul={args.t_mul:g}, m_mul={args.m_mul:g})"
+        return functools.partial(cosine_decay_restarts, **restarts), title
+    if restarts != {"t_mul": 2.0, "m_mul": 1.0}:
+        parser.error("argument --t-mul/--m-mul: only with --restarts")
+    title = "cosine decay"
+    if args.warmup_steps:
+        title = f"linear warmup ({args.warmup_steps} steps) + " + title
+    if args.exponent != 1.0:
+        title += f" ** {args.exponent:g}"
+    return functools.partial(cosine_decay, **warmup), title
 
 
 def _check_range(parser: argparse.ArgumentParser, num_steps: int, start: int) -> None:
@@ -153,7 +194,8 @@ def _cmd_eval(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from . import _grid
 
     configs = _grid.configurations(args.init, args.decay_steps, args.end)
-    _check_schedule(parser, lambda: _grid.grid_schedule(configs))
+    make, _ = _family(parser, args)
+    _check_schedule(parser, lambda: _grid.grid_schedule(configs, make=make))
     _check_range(parser, args.num_steps, args.start)
     return _grid.run_eval(
         _output(parser, args.out),
@@ -163,6 +205,7 @@ def _cmd_eval(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         args.memory_budget,
         args.quiet,
         legend_columns=(len(args.decay_steps), len(args.end)),
+        make=make,
     )
 
 
@@ -172,9 +215,14 @@ def _cmd_plot(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.points < 2:
         parser.error("argument --points: must be at least 2")
     configs = _grid.configurations(args.init, args.decay_steps, args.end)
-    _check_schedule(parser, lambda: _grid.grid_schedule(configs))
+    make, title = _family(parser, args)
+    _check_schedule(parser, lambda: _grid.grid_schedule(configs, make=make))
     if args.num_steps is None:  # the whole decay and a little of the tail
-        args.num_steps = max(args.decay_steps) * 11 // 10 + 1
+        if args.restarts:  # the first four periods
+            periods = 4 if args.t_mul == 1 else (args.t_mul**4 - 1) / (args.t_mul - 1)
+            args.num_steps = int(max(args.decay_steps) * min(periods, 1e6)) + 1
+        else:
+            args.num_steps = args.warmup_steps + max(args.decay_steps) * 11 // 10 + 1
     _check_range(parser, args.num_steps, args.start)
     try:
         import matplotlib  # noqa: F401
@@ -194,6 +242,8 @@ def _cmd_plot(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         args.log,
         args.dpi,
         args.quiet,
+        make=make,
+        title=title,
     )
 
 
@@ -241,6 +291,43 @@ def _add_grid_arguments(p: argparse.ArgumentParser, num_steps_required: bool = T
         + ("" if num_steps_required else " (default: 1.1 x the largest decay_steps)"),
     )
     p.add_argument("--start", type=_int, default=0, help="first step (default: 0)")
+    family = p.add_argument_group(
+        "the cosine family (one value for every configuration)",
+        "a linear warmup and an exponent (cosine_decay's keyword arguments), or warm "
+        "restarts (cosine_decay_restarts; --decay-steps is then the first period)",
+    )
+    family.add_argument(
+        "--warmup-steps",
+        type=_int,
+        default=0,
+        help="steps of linear warmup before the decay (default: 0)",
+    )
+    family.add_argument(
+        "--warmup-init",
+        type=_float,
+        default=0.0,
+        help="the value at step 0 of the warmup (default: 0)",
+    )
+    family.add_argument(
+        "--exponent", type=_float, default=1.0, help="power of the decay fraction (default: 1)"
+    )
+    family.add_argument(
+        "--restarts",
+        action="store_true",
+        help="warm restarts: periods of decay_steps * t_mul**i steps",
+    )
+    family.add_argument(
+        "--t-mul",
+        type=_float,
+        default=2.0,
+        help="with --restarts: each period's length over the previous (default: 2)",
+    )
+    family.add_argument(
+        "--m-mul",
+        type=_float,
+        default=1.0,
+        help="with --restarts: each peak over the previous (default: 1)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output file")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
 

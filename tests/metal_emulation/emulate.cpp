@@ -55,6 +55,7 @@ Case read_case(const std::string& dir) {
     throw std::runtime_error("cannot read " + dir + "/meta.txt");
   }
   Case c;
+  c.scalars.family = cosine_decay_core::plain_cosine<float>();
   std::string key;
   int ndim = 0;
   while (f >> key) {
@@ -73,6 +74,13 @@ Case read_case(const std::string& dir) {
     } else if (key == "scalars") {
       f >> c.scalars.params.init >> c.scalars.params.end >>
           c.scalars.params.decay_steps >> c.scalars.start;
+    } else if (key == "family") { // kind output warmup_steps warmup_init
+                                  // exponent
+      int kind = 0, output = 0;
+      f >> kind >> output >> c.scalars.family.warmup_steps >>
+          c.scalars.family.warmup_init >> c.scalars.family.exponent;
+      c.scalars.family.kind = static_cast<cosine_decay_core::Kind>(kind);
+      c.scalars.family.output = static_cast<cosine_decay_core::Output>(output);
     } else if (key == "size") {
       f >> c.size;
     } else if (key == "grid") {

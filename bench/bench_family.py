@@ -1,0 +1,165 @@
+"""The cosine family, side by side with what MLX users build today.
+
+(a) One warmup + cosine learning rate (what an optimizer evaluates every
+    update; a 0-d uint64 step, as `Optimizer.step`): ours against MLX's
+    `join_schedules([linear_schedule, cosine_decay], [warmup])` (what mlx-lm
+    builds), eager and under mx.compile. Targets: compiled <= 1.0x, eager
+    <= 0.5x.
+(b) A compiled AdamW step of a small MLP (state = [model.state,
+    optimizer.state]) with either schedule: median of interleaved runs.
+    Target: no slower.
+(c) 1e7 int32 steps: ns/element of warmup + cosine against plain
+    cosine_decay (ours both), as step arrays and as values(); the exponent and
+    restart forms for information. Target: warmup + cosine within 10 %.
+
+    python bench/bench_family.py [--repeat 15] [--size 1e7]
+"""
+
+import argparse
+import platform
+import statistics
+import time
+from functools import partial
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+
+import mlx_cosine_decay as mcd
+
+INIT, END = 3e-4, 3e-5
+WARMUP, DECAY = 1_000, 100_000
+
+
+def mlx_warmup_cosine():
+    return optim.join_schedules(
+        [optim.linear_schedule(0.0, INIT, WARMUP), optim.cosine_decay(INIT, DECAY, END)], [WARMUP]
+    )
+
+
+def ours_warmup_cosine():
+    return mcd.cosine_decay(INIT, DECAY, END, warmup_steps=WARMUP)
+
+
+def interleaved_medians(fns, rounds, inner):
+    """Median seconds per call of each fn, timing `inner` calls per round and
+    alternating between the fns every round (so drift hits all alike)."""
+    for fn in fns.values():
+        for _ in range(inner):
+            fn()
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            times[k].append((time.perf_counter() - t) / inner)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def bench_one_lr(rounds):
+    step = mx.array(WARMUP + 12_345, dtype=mx.uint64)
+    theirs, ours = mlx_warmup_cosine(), ours_warmup_cosine()
+    theirs_c, ours_c = mx.compile(theirs), mx.compile(ours)
+    fns = {
+        "MLX join_schedules, eager": lambda: mx.eval(theirs(step)),
+        "ours, eager": lambda: mx.eval(ours(step)),
+        "MLX join_schedules, mx.compile": lambda: mx.eval(theirs_c(step)),
+        "ours, mx.compile": lambda: mx.eval(ours_c(step)),
+    }
+    t = interleaved_medians(fns, rounds, inner=200)
+    print("\n(a) one warmup + cosine learning rate (0-d uint64 step)\n")
+    print("| | us / call | ours / MLX | target |")
+    print("|---|---:|---:|---:|")
+    for mode, target in (("eager", "<= 0.5x"), ("mx.compile", "<= 1.0x")):
+        a, b = t[f"MLX join_schedules, {mode}"], t[f"ours, {mode}"]
+        print(f"| MLX join_schedules, {mode} | {a * 1e6:.1f} | | |")
+        print(f"| ours, {mode} | {b * 1e6:.1f} | {b / a:.2f}x | {target} |")
+
+
+def make_trainer(schedule):
+    mx.random.seed(0)
+    model = nn.Sequential(
+        nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
+    mx.eval(model.parameters())
+    opt = optim.AdamW(learning_rate=schedule)
+    state = [model.state, opt.state]
+
+    def loss_fn(m, x, y):
+        return nn.losses.mse_loss(m(x), y)
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def train_step(x, y):
+        loss, grads = nn.value_and_grad(model, loss_fn)(model, x, y)
+        opt.update(model, grads)
+        return loss
+
+    x = mx.random.normal((64, 32))
+    y = mx.random.normal((64, 1))
+
+    def run():
+        mx.eval(train_step(x, y), state)
+
+    return run
+
+
+def bench_training(rounds):
+    fns = {
+        "MLX join_schedules": make_trainer(mlx_warmup_cosine()),
+        "ours": make_trainer(ours_warmup_cosine()),
+    }
+    t = interleaved_medians(fns, rounds, inner=50)
+    a, b = t["MLX join_schedules"], t["ours"]
+    print("\n(b) compiled AdamW step, MLP 32-64-64-1, batch 64\n")
+    print("| schedule | us / step | ours / MLX | target |")
+    print("|---|---:|---:|---:|")
+    print(f"| MLX join_schedules | {a * 1e6:.1f} | | |")
+    print(f"| ours | {b * 1e6:.1f} | {b / a:.3f}x | <= 1.0x |")
+
+
+def bench_large(size, rounds):
+    steps = mx.arange(0, size, dtype=mx.int32)  # ramp, decay and the tail
+    d, w = size // 2, size // 100
+    plain = mcd.cosine_decay(INIT, d, END)
+    warm = mcd.cosine_decay(INIT, d, END, warmup_steps=w)
+    power = mcd.cosine_decay(INIT, d, END, warmup_steps=w, exponent=2.0)
+    restarts = mcd.cosine_decay_restarts(INIT, size // 20, END, t_mul=2.0, m_mul=0.8)
+    mx.eval(steps)
+    fns = {
+        "cosine_decay(step)": lambda: mx.eval(plain(steps)),
+        "warmup + cosine(step)": lambda: mx.eval(warm(steps)),
+        "cosine_decay.values(n)": lambda: mx.eval(plain.values(size)),
+        "warmup + cosine.values(n)": lambda: mx.eval(warm.values(size)),
+        "warmup + cosine ** 2 (step)": lambda: mx.eval(power(steps)),
+        "restarts t_mul=2 (step)": lambda: mx.eval(restarts(steps)),
+    }
+    t = interleaved_medians(fns, rounds, inner=1)
+    where = f"threads: {mcd.num_threads()}, isa: {mcd.cpu_isa()}"
+    print(f"\n(c) {size:.0e} int32 steps, ns / element ({where})\n")
+    print("| | ns / element | vs plain cosine_decay | target |")
+    print("|---|---:|---:|---:|")
+    base = {"(step)": t["cosine_decay(step)"], ".values(n)": t["cosine_decay.values(n)"]}
+    for k, v in t.items():
+        ref = base[".values(n)"] if k.endswith(".values(n)") else base["(step)"]
+        target = "<= 1.10x" if k.startswith("warmup + cosine") and "**" not in k else ""
+        ratio = "" if k.startswith("cosine_decay") else f"{v / ref:.3f}x"
+        print(f"| {k} | {v / size * 1e9:.2f} | {ratio} | {target} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15, help="rounds of interleaved timing")
+    parser.add_argument("--size", type=float, default=1e7, help="steps for (c)")
+    args = parser.parse_args()
+    print(
+        f"mlx {mx.__version__}, mlx_cosine_decay {mcd.__version__}, {platform.machine()}, "
+        f"{platform.python_version()}; median of {args.repeat} interleaved rounds"
+    )
+    bench_one_lr(args.repeat)
+    bench_training(args.repeat)
+    bench_large(int(args.size), args.repeat)
+
+
+if __name__ == "__main__":
+    main()
