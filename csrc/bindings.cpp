@@ -272,8 +272,9 @@ NB_MODULE(_ext, m) {
 
         ``init``, ``decay_steps``, ``end`` and ``step`` broadcast together.
         The entries of an array ``decay_steps`` are not read when the graph is
-        built: one below 1 gives NaN there (``mlx_cosine_decay.cosine_decay``
-        checks them when the schedule is made).
+        built: one outside [1, 2**62 - 1] gives NaN there
+        (``mlx_cosine_decay.cosine_decay`` checks them when the schedule is
+        made).
 
         Args:
             step (array): The steps: any real dtype.

@@ -13,6 +13,7 @@
 
 #include "cuda/backend.h"
 #include "mlx/backend/metal/metal.h"
+#include "mlx/memory.h"
 #include "mlx/ops.h"
 
 namespace mlx_cosine_decay {
@@ -34,11 +35,14 @@ std::string str(const T& x) {
   return os.str();
 }
 
-void check_decay_steps(int64_t decay_steps) {
+// T: int64_t, or uint64_t for the entries of unsigned arrays (2**64 - 1 is
+// reported as itself, not as -1).
+template <typename T = int64_t>
+void check_decay_steps(T decay_steps) {
   if (decay_steps < 1) {
     fail("decay_steps must be greater than 0, but got " + str(decay_steps) + ".");
   }
-  if (decay_steps > max_decay_steps) {
+  if (decay_steps > static_cast<T>(max_decay_steps)) {
     fail("decay_steps must be less than 2**62, but got " + str(decay_steps) + ".");
   }
 }
@@ -111,6 +115,24 @@ Family restart_family(const RestartOptions& o) {
   return f;
 }
 
+// A result larger than MLX's memory limit cannot be allocated (MLX's CPU
+// allocator then returns null, and writing to it crashes): refuse it while
+// the graph is built. The element count is formed without overflow.
+void check_output_size(const mx::Shape& shape, mx::Dtype dtype) {
+  size_t limit = mx::get_memory_limit();
+  size_t bytes = mx::size_of(dtype);
+  for (auto n : shape) {
+    if (n != 0 && bytes > limit / static_cast<size_t>(n)) {
+      std::ostringstream os;
+      os << "the result (shape " << shape << ", " << dtype
+         << ") is larger than MLX's memory limit of " << limit
+         << " bytes (mx.set_memory_limit).";
+      fail(os.str());
+    }
+    bytes *= static_cast<size_t>(n);
+  }
+}
+
 void check_real(const mx::array& a, const char* name) {
   if (mx::issubdtype(a.dtype(), mx::complexfloating)) {
     fail(std::string(name) + " must have a real dtype, but got " + str(a.dtype()) + ".");
@@ -172,17 +194,20 @@ mx::array array_params_node(
   if (step) {
     inputs.push_back(*step);
   }
-  inputs.push_back(mx::astype(init, out_dtype, stream));
-  inputs.push_back(mx::astype(end, out_dtype, stream));
+  auto param_dtype = CosineDecay::param_dtype(out_dtype);
+  inputs.push_back(mx::astype(init, param_dtype, stream));
+  inputs.push_back(mx::astype(end, param_dtype, stream));
   inputs.push_back(mx::astype(decay_steps, mx::int64, stream));
   inputs = mx::broadcast_arrays(inputs, stream);
   auto shape = inputs[0].shape();
+  check_output_size(shape, out_dtype);
   CosineDecay::State state{
       step ? StepSource::Array : StepSource::Generated,
       ParamSource::Array,
       unused_scalars,
       start,
       step ? 0 : shape.back(),
+      out_dtype,
       for_dtype(family, out_dtype)};
   return mx::array(
       std::move(shape),
@@ -198,21 +223,38 @@ void check_integer(const mx::array& decay_steps) {
   }
 }
 
-// The result dtype: that of the decay fraction promoted with the dtypes of
-// the init and end arrays (numbers are weak).
+// The result dtype as MLX types the reference's `end + decay * (init - end)`
+// (decay in `decay`'s dtype): numbers are weak, so a number meets a floating
+// array in the array's dtype and an integer or bool array as float32.
 mx::Dtype result_dtype(mx::Dtype decay, const Param& init, const Param& end) {
-  for (auto [p, name] : {std::pair{&init, "init"}, std::pair{&end, "end"}}) {
-    if (auto* a = std::get_if<mx::array>(p)) {
+  using Kind = std::optional<mx::Dtype>; // nullopt: a number
+  auto kind = [](const Param& p, const char* name) -> Kind {
+    if (auto* a = std::get_if<mx::array>(&p)) {
       check_real(*a, name);
-      decay = mx::promote_types(decay, a->dtype());
+      return a->dtype();
     }
-  }
-  return decay;
+    return std::nullopt;
+  };
+  auto with_number = [](mx::Dtype t) {
+    return mx::issubdtype(t, mx::floating) ? t : mx::float32;
+  };
+  auto promote = [&](Kind a, Kind b) -> Kind {
+    if (!a || !b) {
+      return a ? with_number(*a) : b ? Kind(with_number(*b)) : std::nullopt;
+    }
+    return mx::promote_types(*a, *b);
+  };
+  Kind e = kind(end, "end");
+  Kind difference = promote(kind(init, "init"), e);
+  return *promote(e, promote(decay, difference));
 }
 
+// A number becomes an array of the kernel's parameter dtype (the value a
+// scalar node would use: float32, or double for float64 results).
 mx::array as_array(const Param& p, mx::Dtype dtype) {
   if (auto* x = std::get_if<double>(&p)) {
-    return mx::array(as_parameter(*x, dtype), dtype);
+    auto param_dtype = CosineDecay::param_dtype(dtype);
+    return mx::array(as_parameter(*x, dtype), param_dtype);
   }
   return std::get<mx::array>(p);
 }
@@ -241,12 +283,14 @@ mx::array scalar_node(
     mx::StreamOrDevice s) {
   check_real(step, "step");
   auto dtype = decay_dtype(step);
+  check_output_size(step.shape(), dtype);
   CosineDecay::State state{
       StepSource::Array,
       ParamSource::Scalar,
       {as_parameter(init, dtype), as_parameter(end, dtype), decay_steps},
       0,
       0,
+      dtype,
       for_dtype(family, dtype)};
   return mx::array(
       step.shape(),
@@ -322,6 +366,7 @@ mx::array scalar_values_node(
     int64_t start,
     mx::StreamOrDevice s) {
   check_range(num_steps, start);
+  check_output_size({static_cast<int>(num_steps)}, mx::float32);
   CosineDecay::State state{
       StepSource::Generated,
       ParamSource::Scalar,
@@ -330,6 +375,7 @@ mx::array scalar_values_node(
        decay_steps},
       start,
       num_steps,
+      mx::float32,
       for_dtype(family, mx::float32)};
   return mx::array(
       {static_cast<int>(num_steps)},
@@ -516,9 +562,18 @@ Schedule::Schedule(
   result_dtype(mx::float32, *init_, *end_); // checks the arrays' dtypes
   check_integer(*decay_steps_);
   if (decay_steps_->size() > 0) {
-    auto d = mx::astype(*decay_steps_, mx::int64);
-    check_decay_steps(mx::min(d).item<int64_t>());
-    check_decay_steps(mx::max(d).item<int64_t>());
+    // The extremes in a type that holds every entry as given.
+    auto check = [&](auto type_tag, mx::Dtype dtype) {
+      using T = decltype(type_tag);
+      auto d = mx::astype(*decay_steps_, dtype);
+      check_decay_steps(mx::min(d).item<T>());
+      check_decay_steps(mx::max(d).item<T>());
+    };
+    if (mx::issubdtype(decay_steps_->dtype(), mx::unsignedinteger)) {
+      check(uint64_t{}, mx::uint64);
+    } else {
+      check(int64_t{}, mx::int64);
+    }
   }
 }
 
@@ -611,7 +666,7 @@ mx::array CosineDecay::step_derivative(
   auto in = input_index();
   auto& step = primals[in[Operand::Step]];
   bool arrays = state_.params == ParamSource::Array;
-  auto dtype = arrays ? primals[in[Operand::Init]].dtype() : decay_dtype(step);
+  auto dtype = state_.dtype;
   if (state_.family.kind != Kind::Cosine) {
     auto slope = state_;
     slope.family.output = Output::StepSlope;
@@ -660,7 +715,7 @@ mx::array CosineDecay::parameter_weight(
   state.family.warmup_init = 0.0;
   return mx::array(
       primals[init].shape(),
-      primals[init].dtype(),
+      state_.dtype,
       std::make_shared<CosineDecay>(stream(), state),
       std::move(weight));
 }
@@ -735,13 +790,10 @@ std::pair<std::vector<mx::array>, std::vector<int>> CosineDecay::vmap(
     moved = mx::broadcast_arrays(moved, s);
   }
   auto shape = moved[0].shape();
-  auto in = input_index();
-  auto dtype = in.has(Operand::Init) ? moved[in[Operand::Init]].dtype()
-                                     : decay_dtype(moved[0]);
   return {
       {mx::array(
           std::move(shape),
-          dtype,
+          state_.dtype,
           std::make_shared<CosineDecay>(s, state_),
           std::move(moved))},
       {0}};

@@ -5,6 +5,7 @@ reference (mlx.optimizers.cosine_decay)."""
 import math
 import os
 import shutil
+from fractions import Fraction
 from pathlib import Path
 
 import mlx.core as mx
@@ -137,7 +138,10 @@ def truth(step, init, decay_steps, end=0.0):
         d_obj.size == 0 or max(int(v) for v in d_obj.flat) <= 2**61
     ):
         s = s.astype(np.int64)
-    if s.dtype == object or (d_obj.size and max(int(v) for v in d_obj.flat) > 2**61):
+    d_max = max(int(v) for v in d_obj.flat) if d_obj.size else 0
+    # Per element (exactly) where D does not fit the vectorized reduction:
+    # 2D in int64, or D in a double for floating steps.
+    if s.dtype == object or d_max > 2**61 or (s.dtype.kind == "f" and d_max > 2**53):
         out = np.empty(s.shape, dtype=np.float64)
         for idx in np.ndindex(s.shape):
             out[idx] = _truth_one(s[idx], float(init[idx]), int(d_obj[idx]), float(end[idx]))
@@ -165,16 +169,15 @@ def truth(step, init, decay_steps, end=0.0):
 def _truth_one(s, init, d, end):
     if isinstance(s, (float, np.floating)):
         s = float(s)
-        if math.isnan(s):
+        if math.isnan(s) or s == -math.inf:
             return math.nan
-        a = min(s, float(d))
-        if math.isinf(a):
-            return math.nan
-        m = abs(math.fmod(a, 2.0 * d))  # exact
+        # In rationals: exact for every D, also where D is not a double.
+        a = Fraction(d) if s == math.inf else min(Fraction(s), Fraction(d))
+        m = a % (2 * d)  # in [0, 2D)
         if m > d:
-            m = 2.0 * d - m  # exact: m in (D, 2D)
+            m = 2 * d - m
         q_near_end = m > d - m
-        q = (d - m) if q_near_end else m  # exact by Sterbenz
+        q = (d - m) if q_near_end else m
     else:
         a = min(int(s), d)
         m = abs(a) % (2 * d)

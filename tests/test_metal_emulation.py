@@ -68,14 +68,10 @@ def metal_step_values(dtype, d):
 
 
 def param_buffer(out, values):
-    """Parameters in the output dtype (raw bits) and as float32 (the same
-    values: chosen to be exact in every output dtype)."""
+    """Parameters as the kernel reads them (float32 for every Metal output
+    dtype: the op's param_dtype) and as float32 for the reference."""
     f32 = np.array(values, np.float32)
-    if out == "bfloat16":
-        raw = np.array(mx.array(f32).astype(mx.bfloat16).view(mx.uint16))
-    else:
-        raw = f32.astype(getattr(np, out))
-    return raw, f32
+    return f32, f32
 
 
 def bits_of(reference, out):

@@ -100,7 +100,11 @@ COSINE_DECAY_INLINE double period_mod(double a, double b) {
 // sin^2(x) / x^2 = (1 - cos 2x) / (2 x^2), evaluated by Horner's rule with
 // explicit fma so every backend rounds the same way. One polynomial serves
 // both halves of the curve (cos^2 = 1 - sin^2, taken as init - range * sin^2,
-// which never cancels there). `Wide` is true for float64 results. The
+// which never cancels there). `Wide` is true for float64 results, and for
+// rows whose init and end have opposite signs: there the value crosses zero
+// and the fitted polynomial's 3e-12 relative error in sin^2, times
+// |init - end|, would exceed an ulp of a float32 result near the crossing
+// (`decay_from` also takes the exact values of sin^2 there). The
 // polynomials, with their error relative to P on z <= (pi/4)^2 (as stored:
 // with the coefficients rounded to the type):
 //   float, narrow: the Taylor series, 6 terms: coefficient k is
@@ -116,9 +120,9 @@ COSINE_DECAY_INLINE double period_mod(double a, double b) {
 //   double, wide: the Taylor series, 10 terms. Error 9.5e-18 (float64
 //     results).
 // tests/test_polynomials.py measures each against a 40-digit truth.
+// In float, `Wide` changes nothing: 6 terms are already below its rounding.
 template <bool Wide>
 COSINE_DECAY_INLINE float sin2_polynomial(float z) {
-  static_assert(!Wide, "float64 results are computed in double");
   const float c[6] = {
       1.0f,
       -3.33333343e-1f, // -1/3
@@ -166,6 +170,16 @@ COSINE_DECAY_INLINE double sin2_polynomial(double z) {
 }
 #endif
 
+// The accepted decay_steps: 1 <= D <= 2^62 - 1. All integer arithmetic
+// below is then free of overflow: 2D <= 2^63 - 2 fits int64; a clamped step
+// a <= D reduced mod 2D has |r| < 2D; a distance q <= D / 2 gives
+// 3q <= 1.5 (2^62 - 1) < 2^63; T(D) <= 2^62 converts back to int64 exactly.
+// Kernels give NaN where array-valued decay_steps fall outside this range
+// (the ops cannot read lazy arrays; Schedule checks them eagerly).
+COSINE_DECAY_INLINE bool valid_decay_steps(int64_t d) {
+  return d >= 1 && d <= 4611686018427387903; // 2^62 - 1
+}
+
 // Everything the formula needs that depends only on (init, end, D).
 //   R: the type the step is reduced in (int32_t, int64_t, float or double),
 //      wide enough to hold 2 * D exactly.
@@ -175,6 +189,13 @@ template <typename R, typename T>
 struct Params {
   R d;
   R two_d;
+  // The distances q where sin^2(pi q / 2D) is rational (Niven's theorem:
+  // on [0, pi/4] only at 0, pi/6 and pi/4): 2q = D gives 1/2 and 3q = D
+  // gives 1/4, taken exactly so that the value is exactly 0 where init and
+  // end make it so. -1 where no distance in R can reach them (integer R and
+  // D odd, or D not a multiple of 3).
+  R half_q;
+  R third_q;
   T scale_hi; // scale_hi + scale_lo = pi / (2 D) to about twice T's precision
   T scale_lo;
   T init;
@@ -182,18 +203,26 @@ struct Params {
   T range; // init - end
 };
 
+// For 1 <= d <= COSINE_DECAY_MAX_DECAY_STEPS (see above).
 template <typename R, typename T>
 COSINE_DECAY_INLINE Params<R, T> make_params(T init, T end, int64_t d) {
   // pi / (2D) = hi + lo: hi = round(pi / 2D), lo from the exact residual
-  // pi - hi * 2D, with 2D split into hi and lo parts when it exceeds T.
-  T d2_hi = static_cast<T>(2 * d);
-  T d2_lo = static_cast<T>(2 * d - static_cast<int64_t>(d2_hi));
+  // pi - hi * 2D, with D split into d_hi = T(D) and the rest d_lo (exact in
+  // int64: d_hi <= 2^62) where D exceeds T.
+  T d_hi = static_cast<T>(d);
+  T d_lo = static_cast<T>(d - static_cast<int64_t>(d_hi));
+  T d2_hi = 2 * d_hi; // exact: scaling by 2
+  T d2_lo = 2 * d_lo;
   T hi = pi_hi(T(0)) / d2_hi;
   T residual =
       COSINE_DECAY_FMA(-hi, d2_hi, pi_hi(T(0))) + pi_lo(T(0)) - hi * d2_lo;
   Params<R, T> p;
   p.d = static_cast<R>(d);
   p.two_d = static_cast<R>(2 * d);
+  // Floating R serves D <= 2^(digits - 1): D / 2 and D / 3 are exact.
+  bool float_r = static_cast<R>(1) / 2 != 0;
+  p.half_q = float_r || d % 2 == 0 ? static_cast<R>(d) / 2 : static_cast<R>(-1);
+  p.third_q = d % 3 == 0 ? static_cast<R>(d / 3) : static_cast<R>(-1);
   p.scale_hi = hi;
   p.scale_lo = residual / d2_hi;
   p.init = init;
@@ -253,11 +282,20 @@ COSINE_DECAY_INLINE double angle(double q, Params<R, double> p) {
 // The value at the exact distance q <= D / 2 from the nearer end of the
 // decay: the angle x = pi q / 2D lies in [0, pi/4], and the value is
 // init - range * sin^2(x) near step 0, end + range * sin^2(x) near D.
-// `Wide`: the result is float64 (see sin2_polynomial).
+// `half` and `third`: q = D/2 or D/3, where sin^2 is exactly 1/2 or 1/4;
+// taken exactly when `Wide` (float64 results and zero-crossing rows: only
+// there can the value be exactly 0; elsewhere the polynomial's value is as
+// good, and the loop keeps its cost). `Wide` also selects the 10-term
+// series in double (see sin2_polynomial).
 template <bool Wide, typename R, typename T>
-COSINE_DECAY_INLINE T decay_from(T q, bool near_end, Params<R, T> p) {
+COSINE_DECAY_INLINE T
+decay_from(T q, bool near_end, bool half, bool third, Params<R, T> p) {
   T x = angle(q, p);
   T s2 = sin2_polynomial<Wide>(x * x);
+  if (Wide) {
+    s2 = half ? T(0.5) : s2;
+    s2 = third ? T(0.25) : s2;
+  }
   return COSINE_DECAY_FMA(
       near_end ? p.range : -p.range, s2, near_end ? p.end : p.init);
 }
@@ -270,9 +308,69 @@ COSINE_DECAY_INLINE T decay_at(R m, Params<R, T> p) {
   // GCC, which then evaluates it twice.
   R rest = p.d - m;
   bool near_end = rest < m;
-  T q = static_cast<T>(COSINE_DECAY_MIN(m, rest));
-  return decay_from<Wide>(q, near_end, p);
+  R q = COSINE_DECAY_MIN(m, rest);
+  return decay_from<Wide>(
+      static_cast<T>(q),
+      near_end,
+      Wide && q == p.half_q,
+      Wide && q == p.third_q,
+      p);
 }
+
+#if !defined(__METAL_VERSION__) && !defined(__CUDACC_RTC__)
+// |s| mod m for an integer-valued float |s| >= 2^63 and 0 < m < 2^63,
+// exactly: |s| = M 2^k with M < 2^digits; 2^k mod m by doubling, then
+// M (2^k mod m) mod m by double-and-add (every sum stays below 2^64).
+template <typename F>
+COSINE_DECAY_INLINE uint64_t huge_mod(F s, uint64_t m) {
+  constexpr int digits = sizeof(F) == 8 ? 53 : 24;
+  int e = 0;
+  F f = std::frexp(s < 0 ? -s : s, &e); // |s| = f 2^e, 1/2 <= f < 1
+  uint64_t mant = static_cast<uint64_t>(std::ldexp(f, digits));
+  uint64_t pow2 = 1 % m;
+  for (int k = e - digits; k > 0; --k) {
+    pow2 = pow2 * 2 % m;
+  }
+  uint64_t r = 0;
+  for (int b = digits - 1; b >= 0; --b) {
+    r = r * 2 % m;
+    if ((mant >> b) & 1) {
+      r += pow2;
+      r = r >= m ? r - m : r;
+    }
+  }
+  return r;
+}
+
+// The value at a floating step s when D > 2^53, where D and 2D are not
+// doubles: reduced exactly in int64. A step with |s| >= 2^52 is an integer;
+// a non-integer step has |s| < 2^52 < D / 2, so its distance q = |s| needs
+// no reduction (and is exact). Infinite steps: +inf clamps to D, -inf is NaN.
+template <bool Wide, typename T>
+T decay_at_float_step(double s, Params<int64_t, T> p) {
+  const double two_63 = 9223372036854775808.0;
+  double mag = s < 0 ? -s : s;
+  if (s != s || s == -INFINITY) {
+    return static_cast<T>(NAN);
+  }
+  if (mag < 4503599627370496.0 && mag != std::floor(mag)) { // |s| < 2^52
+    return decay_from<Wide>(static_cast<T>(mag), false, false, false, p);
+  }
+  int64_t m;
+  if (s >= two_63) {
+    m = p.d;
+  } else if (s > -two_63) {
+    int64_t a = static_cast<int64_t>(s);
+    a = a > p.d ? p.d : a;
+    m = in_first_period(a, p) ? magnitude(a) : reduce_period(a, p);
+  } else {
+    uint64_t two_d = static_cast<uint64_t>(p.two_d);
+    int64_t r = static_cast<int64_t>(huge_mod(s, two_d)); // in [0, 2D)
+    m = r > p.d ? p.two_d - r : r;
+  }
+  return decay_at<Wide>(m, p);
+}
+#endif
 
 // The curve's shape t: its values for init = -0, end = +0 and a range of 1,
 // that is -sin^2 near step 0 and +sin^2 near D (the sign of a zero keeps the

@@ -288,7 +288,13 @@ COSINE_DECAY_INLINE T restart_value(T s, Period<T> p, Restarts<T> r) {
   params.range = range;
   params.end = r.end;
   params.init = r.end + range;
-  return decay_from<Wide>(q, near_end, params);
+  // Exact sin^2 of 1/2 and 1/4 where the period's distances are exact.
+  return decay_from<Wide>(
+      q,
+      near_end,
+      Wide && T(2) * q == length,
+      Wide && T(3) * q == length,
+      params);
 }
 
 // d value / d step in period p: -(init - end) m^i (pi / T_i) sqrt(c (1 - c))

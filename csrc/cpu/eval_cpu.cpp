@@ -39,6 +39,13 @@ std::atomic<int> requested_threads{0};
 // handed to MLX's set_unary_output_data, which does the donation.
 mx::allocator::Data fresh_buffer(size_t nbytes) {
   auto data = mx::allocator::malloc(nbytes);
+  // MLX's CPU allocator returns null where malloc fails (the op rejects
+  // results beyond MLX's memory limit; the limit may exceed what is free).
+  if (data.buffer().ptr() == nullptr && nbytes > 0) {
+    throw std::runtime_error(
+        "[cosine_decay] cannot allocate " + std::to_string(nbytes) +
+        " bytes for the result.");
+  }
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr uintptr_t huge = 2 << 20;
   if (nbytes >= 2 * huge) {

@@ -82,6 +82,15 @@ using Compute = std::conditional_t<
 template <typename Result>
 constexpr bool wide = std::is_same_v<Result, double>;
 
+// Array-valued init and end arrive in the compute precision of narrow
+// results (float for float16/bfloat16), else in the result type: a number
+// paired with array decay_steps is then the same float as in a scalar node.
+template <typename Result>
+using Param = std::conditional_t<
+    std::is_same_v<Result, float16_t> || std::is_same_v<Result, bfloat16_t>,
+    float,
+    Result>;
+
 // The kernel: n outputs from n steps with one set of parameters, in blocks.
 // Each block is computed in one branch-free pass that the compiler vectorizes
 // and that also finds the block's lowest step; steps below -D (rare: they
@@ -125,12 +134,15 @@ void decay_run(
   // An int32 counter: it converts to T in SIMD (int64 does not on AVX2; a
   // T counter stepped by += is not vectorized without -ffast-math).
   constexpr int64_t block = int64_t{1} << 30;
+  T half_q = static_cast<T>(p.half_q); // exact, as every q
+  T third_q = static_cast<T>(p.third_q);
   for (int64_t j0 = 0; j0 < n; j0 += block) {
     T q = q0 + dq * static_cast<T>(j0);
     int32_t m = static_cast<int32_t>(std::min(block, n - j0));
     for (int32_t j = 0; j < m; ++j) {
-      out[j0 + j] = static_cast<Out>(
-          math::decay_from<Wide>(q + dq * static_cast<T>(j), near_end, p));
+      T qj = q + dq * static_cast<T>(j);
+      out[j0 + j] = static_cast<Out>(math::decay_from<Wide>(
+          qj, near_end, Wide && qj == half_q, Wide && qj == third_q, p));
     }
   }
 }
@@ -168,7 +180,7 @@ void generated_row(
   run(h + 1, d, d, -1, true);
   if (last > d) { // clamped to D: the value at D, which is end
     int64_t lo = std::max(first, d + 1);
-    auto value = math::decay_from<Wide>(T(0), true, p);
+    auto value = math::decay_from<Wide>(T(0), true, false, false, p);
     std::fill_n(out + (lo - first), last - lo + 1, static_cast<Out>(value));
   }
 }
@@ -180,9 +192,14 @@ struct Curve {
   double end;
   int64_t d;
   bool shape;
+  bool crosses_zero; // init and end of opposite signs (a shape: its rows')
   // The family member (null: cosine_decay itself; never with `shape`).
   const cosine_decay_core::FamilyParams<double>* family = nullptr;
 };
+
+inline bool crosses_zero(double init, double end) {
+  return (init < 0 && end > 0) || (init > 0 && end < 0);
+}
 
 template <typename Result, typename R>
 math::Params<R, Compute<Result>> params_of(const Curve& c) {
@@ -363,12 +380,30 @@ void family_row(Src src, Out* out, int64_t n, const Curve& c) {
   }
 }
 
+// `Wide` kernels (math::decay_from) for float64 results and where the value
+// crosses zero (init and end of opposite signs): the 10-term series in
+// double, where the 6-term fit's error relative to |init - end| would be
+// more than an ulp of the result near the crossing, and sin^2 exactly 1/2
+// and 1/4 at q = D/2, D/3, where the value can be exactly 0. Elsewhere the
+// fit and no such tests: the loop of the common case stays as short.
+// Calls f(std::bool_constant<Wide>{}) with the series this row needs.
+template <typename Result, typename F>
+void with_series(const Curve& c, F f) {
+  if constexpr (wide<Result>) {
+    f(std::true_type{});
+  } else if (c.crosses_zero) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
+}
+
 // One row: chooses the reduction type R (exact for 2D and every clamped
 // step) and runs the kernel. `Result` is the job's output type; `Out` is what
 // is stored: Result, or Compute<Result> for a shape.
 template <typename In, typename Result, typename Out, typename Src>
 void row(Src src, Out* out, int64_t n, const Curve& c) {
-  if (c.d < 1) { // only reachable through array-valued decay_steps
+  if (!math::valid_decay_steps(c.d)) { // array-valued decay_steps only
     std::fill_n(out, n, static_cast<Out>(NAN));
     return;
   }
@@ -376,15 +411,32 @@ void row(Src src, Out* out, int64_t n, const Curve& c) {
     return family_row<In, Result>(src, out, n, c);
   }
   auto run = [&](auto r) {
-    decay_row<wide<Result>>(src, out, n, params_of<Result, decltype(r)>(c));
+    with_series<Result>(c, [&](auto wide_series) {
+      constexpr bool Wide = decltype(wide_series)::value;
+      decay_row<Wide>(src, out, n, params_of<Result, decltype(r)>(c));
+    });
   };
   constexpr bool is_float = std::is_floating_point_v<In> ||
       std::is_same_v<In, float16_t> || std::is_same_v<In, bfloat16_t>;
-  if constexpr (std::is_same_v<In, double>) {
-    run(double{});
-  } else if constexpr (is_float) {
-    // float holds every clamped float step and 2D exactly while 2D <= 2^24.
-    (2 * c.d <= (int64_t{1} << 24)) ? run(float{}) : run(double{});
+  if constexpr (is_float) {
+    if (c.d > (int64_t{1} << 53)) {
+      // D is not a double: each step reduced exactly in int64 (rare: a
+      // scalar loop).
+      auto p = params_of<Result, int64_t>(c);
+      with_series<Result>(c, [&](auto wide_series) {
+        constexpr bool Wide = decltype(wide_series)::value;
+        for (int64_t i = 0; i < n; ++i) {
+          double s = static_cast<double>(widen(src[i]));
+          out[i] = static_cast<Out>(math::decay_at_float_step<Wide>(s, p));
+        }
+      });
+    } else if constexpr (std::is_same_v<In, double>) {
+      run(double{}); // every clamped step and 2D <= 2^54 are exact
+    } else if (2 * c.d > (int64_t{1} << 24)) {
+      run(double{});
+    } else {
+      run(float{}); // float holds every clamped float step and 2D <= 2^24
+    }
   } else if constexpr (sizeof(In) == 8) {
     run(int64_t{});
   } else {
@@ -418,7 +470,11 @@ void consecutive_row(int64_t first, Out* out, int64_t n, const Curve& c) {
   }
   constexpr int digits = std::numeric_limits<Compute<Result>>::digits;
   if (c.d >= 1 && c.d <= (int64_t{1} << digits)) {
-    generated_row<wide<Result>>(first, out, n, params_of<Result, int64_t>(c));
+    auto p = params_of<Result, int64_t>(c);
+    with_series<Result>(c, [&](auto wide_series) {
+      constexpr bool Wide = decltype(wide_series)::value;
+      generated_row<Wide>(first, out, n, p);
+    });
   } else {
     row<int64_t, Result>(Generated<int64_t, true>{first, 1}, out, n, c);
   }
@@ -480,14 +536,19 @@ class Rows {
 // The row's parameters at column col.
 template <typename Out>
 Curve curve_at(const Job& job, const Rows& rows, int64_t col) {
-  auto* init = static_cast<const Out*>(job.data[Operand::Init]);
-  auto* end = static_cast<const Out*>(job.data[Operand::End]);
+  auto* init = static_cast<const Param<Out>*>(job.data[Operand::Init]);
+  auto* end = static_cast<const Param<Out>*>(job.data[Operand::End]);
   auto* d = static_cast<const int64_t*>(job.data[Operand::DecaySteps]);
+  double i = init ? double(init[rows.offset(Operand::Init, col)])
+                  : job.scalars.init;
+  double e =
+      end ? double(end[rows.offset(Operand::End, col)]) : job.scalars.end;
   return {
-      init ? double(init[rows.offset(Operand::Init, col)]) : job.scalars.init,
-      end ? double(end[rows.offset(Operand::End, col)]) : job.scalars.end,
+      i,
+      e,
       d ? d[rows.offset(Operand::DecaySteps, col)] : job.scalars.decay_steps,
       false,
+      crosses_zero(i, e),
       job.family.kind == Kind::Cosine ? nullptr : &job.family};
 }
 
@@ -548,19 +609,39 @@ int64_t rows_sharing_curve(const Job& job) {
 // (math::shape_params) is computed once per tile of columns, and each value
 // is then one fma (math::from_shape), bit for bit the value computed
 // directly. The cost per value drops from the polynomial to a multiply-add.
-// `shape` is scratch space for `tile` values of the compute type.
+// The shape is computed with each series its rows need (rows that cross zero
+// take the 10-term series, as computed directly; see with_series), so the
+// values stay bit for bit the direct ones. `shapes` is scratch space for
+// 2 * `tile` values of the compute type.
 template <typename In, typename Out, typename T>
-void run_shared(const Job& job, int64_t begin, int64_t end, T* shape, int64_t tile) {
+void run_shared(
+    const Job& job,
+    int64_t begin,
+    int64_t end,
+    T* shapes,
+    int64_t tile) {
   int64_t row_len = job.shape.back();
   int64_t first_row = begin / row_len;
   int64_t last_row = (end - 1) / row_len;
   auto* out = static_cast<Out*>(job.out);
+  bool needs[2] = {false, false}; // [crosses_zero]
+  {
+    Rows rows(job, first_row);
+    for (int64_t r = first_row; r <= last_row; ++r, rows.next()) {
+      needs[curve_at<Out>(job, rows, 0).crosses_zero] = true;
+    }
+  }
   for (int64_t c0 = 0; c0 < row_len; c0 += tile) {
     int64_t n = std::min(tile, row_len - c0);
     Rows rows(job, first_row);
-    Curve c = curve_at<Out>(job, rows, 0);
-    c.shape = true;
-    steps_row<In, Out>(job, rows, c0, n, shape, c);
+    for (int k = 0; k < 2; ++k) {
+      if (needs[k]) {
+        Curve c = curve_at<Out>(job, rows, 0);
+        c.shape = true;
+        c.crosses_zero = k;
+        steps_row<In, Out>(job, rows, c0, n, shapes + k * tile, c);
+      }
+    }
     for (int64_t r = first_row; r <= last_row; ++r, rows.next()) {
       // This row's part of the tile, within [begin, end).
       int64_t lo = std::max(r * row_len + c0, begin);
@@ -571,6 +652,7 @@ void run_shared(const Job& job, int64_t begin, int64_t end, T* shape, int64_t ti
       Curve cr = curve_at<Out>(job, rows, 0);
       T init = T(cr.init);
       T end_value = T(cr.end);
+      const T* shape = shapes + cr.crosses_zero * tile;
       const T* t = shape + (lo - r * row_len - c0);
       Out* o = out + lo;
       for (int64_t i = 0; i < hi - lo; ++i) {
@@ -628,12 +710,12 @@ void run_range(const Job& job, int64_t begin, int64_t end) {
   // Whole rows where they fit (1 MiB of doubles): rows written front to back
   // ran at the write floor here, tiles of 4096 columns 1.4x slower.
   int64_t tile = std::min(row_len, int64_t{1} << 17);
-  std::unique_ptr<Compute<Out>[]> shape(new Compute<Out>[tile]);
+  std::unique_ptr<Compute<Out>[]> shapes(new Compute<Out>[2 * tile]);
   for (int64_t g0 = begin / group * group; g0 < end; g0 += group) {
     int64_t lo = std::max(begin, g0);
     int64_t hi = std::min(end, g0 + group);
     if (hi - lo >= 2 * row_len) {
-      run_shared<In, Out>(job, lo, hi, shape.get(), tile);
+      run_shared<In, Out>(job, lo, hi, shapes.get(), tile);
     } else {
       run_direct<In, Out>(job, lo, hi, false);
     }

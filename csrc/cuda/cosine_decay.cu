@@ -166,13 +166,23 @@ struct Narrow<bfloat16_bits> {
 };
 
 // The schedule at one widened step, reduced in R (as the CPU's `decay_row`:
-// steps below -D take the period reduction).
-template <typename R, typename T, typename S>
+// steps below -D take the period reduction). Wide: the CPU's series choice
+// for float32 and narrower results (csrc/cpu/kernels.cpp `with_series`):
+// the wide series, with the exact zeros at D/2 and D/3, where init and end
+// have opposite signs.
+template <bool Wide, typename R, typename T, typename S>
 COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
   R a = math::clamp_step<R>(s, p.d);
   R m = math::in_first_period(a, p) ? math::magnitude(a)
                                     : math::reduce_period(a, p);
-  return math::decay_at<false>(m, p); // float32 and narrower results
+  return math::decay_at<Wide>(m, p);
+}
+
+template <typename R, typename T, typename S>
+COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
+  bool crosses_zero = (p.init < T(0) && p.end > T(0)) ||
+      (p.init > T(0) && p.end < T(0));
+  return crosses_zero ? value_at<true>(s, p) : value_at<false>(s, p);
 }
 
 // The reduction type R the CPU chooses for widened steps of type S
@@ -267,7 +277,8 @@ COSINE_DECAY_GLOBAL void cosine_decay_contiguous(
 // Any layout: one element per thread of a row-contiguous output over
 // `layout.shape`. Generated: the step is sc.start + the step offset (the
 // host passes step strides 0, ..., 0, 1 and In = int64_t). ArrayParams: init
-// and end (in Out) and decay_steps (int64) come from memory, else from `sc`.
+// and end (float: the op's param_dtype for every GPU result) and
+// decay_steps (int64) come from memory, else from `sc`.
 // Pointers a variant does not read may be null.
 template <
     typename In,
@@ -280,8 +291,8 @@ COSINE_DECAY_GLOBAL void cosine_decay_strided(
     Out* out,
     const Scalars sc,
     const IdxT size,
-    const Out* init,
-    const Out* end,
+    const float* init,
+    const float* end,
     const int64_t* decay_steps,
     const Layout layout) {
   typedef typename Widen<In>::type S;
@@ -298,11 +309,11 @@ COSINE_DECAY_GLOBAL void cosine_decay_strided(
   T end_value = T(sc.params.end);
   int64_t d = sc.params.decay_steps;
   if (ArrayParams) {
-    init_value = T(Widen<Out>::get(init[loc.at[Operand::Init]]));
-    end_value = T(Widen<Out>::get(end[loc.at[Operand::End]]));
+    init_value = T(init[loc.at[Operand::Init]]);
+    end_value = T(end[loc.at[Operand::End]]);
     d = decay_steps[loc.at[Operand::DecaySteps]];
   }
-  if (d < 1) { // only reachable through array-valued decay_steps
+  if (!math::valid_decay_steps(d)) { // array-valued decay_steps only
     out[i] = Narrow<Out>::get(T(quiet_nan()));
     return;
   }

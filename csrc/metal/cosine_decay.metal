@@ -88,7 +88,9 @@ inline float value_at(S s, math::Params<R, float> p) {
   R a = math::clamp_step<R>(s, p.d);
   R m = math::in_first_period(a, p) ? math::magnitude(a)
                                     : math::reduce_period(a, p);
-  return math::decay_at<false>(m, p); // float32 and narrower results
+  // `true`: sin^2 exactly 1/2 and 1/4 at q = D/2, D/3 (exact zeros where
+  // init and end make them); in float the series is the same either way.
+  return math::decay_at<true>(m, p);
 }
 
 // The schedule for one set of parameters, with the reduction type chosen as
@@ -259,7 +261,8 @@ template <typename In, typename Out, typename IdxT, int N>
 // core::stride_index says, in elements (0 where broadcast, negative where
 // reversed, so memory offsets are signed 64-bit; IdxT is the element index). Generated:
 // the step is sc.start + the step offset (the host passes step strides
-// 0, ..., 0, 1 and In = int64_t). ArrayParams: init and end (in Out) and
+// 0, ..., 0, 1 and In = int64_t). ArrayParams: init and end (float: the
+// op's param_dtype for every Metal result) and
 // decay_steps (int64) come from memory, else from `sc`. Buffers a variant
 // does not read are bound to placeholders by the host.
 template <
@@ -273,8 +276,8 @@ template <
     device Out* out [[buffer(1)]],
     constant const Scalars& sc [[buffer(2)]],
     constant const IdxT& size [[buffer(3)]],
-    device const Out* init [[buffer(4)]],
-    device const Out* end [[buffer(5)]],
+    device const float* init [[buffer(4)]],
+    device const float* end [[buffer(5)]],
     device const int64_t* decay_steps [[buffer(6)]],
     constant const int* shape [[buffer(7)]],
     constant const int64_t* strides [[buffer(8)]],
@@ -294,12 +297,11 @@ template <
   float end_value = sc.params.end;
   int64_t d = sc.params.decay_steps;
   if (ArrayParams) {
-    init_value =
-        static_cast<float>(Widen<Out>::get(init[loc.at[core::Operand::Init]]));
-    end_value = static_cast<float>(Widen<Out>::get(end[loc.at[core::Operand::End]]));
+    init_value = init[loc.at[core::Operand::Init]];
+    end_value = end[loc.at[core::Operand::End]];
     d = decay_steps[loc.at[core::Operand::DecaySteps]];
   }
-  float v = d < 1 // only reachable through array-valued decay_steps
+  float v = !math::valid_decay_steps(d) // array-valued decay_steps only
       ? metal::numeric_limits<float>::quiet_NaN()
       : schedule_at<S>(s, init_value, end_value, d, sc.family);
   out[i] = Narrow<Out>::get(v);

@@ -46,9 +46,11 @@ using Param = std::variant<double, mx::array>;
 /**
  * As above with array-valued parameters, which broadcast against each other
  * and the steps. decay_steps must have an integer dtype; its entries are not
- * read when the graph is built, so an entry < 1 gives NaN there (Schedule
- * checks them when it is made). The result dtype promotes the float dtype of
- * the steps with those of the init and end arrays.
+ * read when the graph is built, so an entry outside [1, 2**62 - 1] gives NaN
+ * there on every backend (Schedule checks them when it is made). The result
+ * dtype is MLX's for the reference's `end + decay * (init - end)` (numbers
+ * weak). Throws std::invalid_argument if the result would exceed MLX's
+ * memory limit.
  */
 mx::array cosine_decay(
     const mx::array& step,
@@ -261,15 +263,26 @@ class CosineDecay : public mx::UnaryPrimitive {
     ScalarParams scalars; // read only where params == ParamSource::Scalar
     int64_t start; // the first generated step
     int64_t num_steps; // generated steps: the length of the output's last axis
+    mx::Dtype dtype; // the output's (array-valued init and end: param_dtype)
     Family family = cosine_decay_core::plain_cosine<double>();
     bool operator==(const State&) const = default;
   };
 
   /**
+   * The dtype of array-valued init and end for a result dtype: float32 for
+   * float16/bfloat16 results (computed in float32 and rounded once, so a
+   * number is the same float32 whether decay_steps is a number or an array),
+   * else the result dtype.
+   */
+  static mx::Dtype param_dtype(mx::Dtype out) {
+    return out == mx::float16 || out == mx::bfloat16 ? mx::float32 : out;
+  }
+
+  /**
    * Which input is which, the one place that says it: the steps (if
    * StepSource::Array), then init, end and decay_steps (if
    * ParamSource::Array), all broadcast to the output shape; init and end in
-   * the output dtype, decay_steps as int64. Indexed by
+   * param_dtype(dtype), decay_steps as int64. Indexed by
    * cosine_decay_core::Operand (Step, Init, End, DecaySteps); -1 where the
    * operand is not an input. Generated steps with scalar parameters: no
    * inputs at all.

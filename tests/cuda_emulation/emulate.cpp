@@ -149,8 +149,8 @@ void run(
   auto* step = c.generated ? nullptr
       : c.donate           ? reinterpret_cast<const In*>(out_bytes.data())
                            : inputs.get<In>(Operand::Step, c.offsets);
-  auto* init = inputs.get<Out>(Operand::Init, c.offsets);
-  auto* end = inputs.get<Out>(Operand::End, c.offsets);
+  auto* init = inputs.get<float>(Operand::Init, c.offsets);
+  auto* end = inputs.get<float>(Operand::End, c.offsets);
   auto* d = inputs.get<int64_t>(Operand::DecaySteps, c.offsets);
   auto* out = reinterpret_cast<Out*>(out_bytes.data());
   IdxT size = static_cast<IdxT>(c.size);
