@@ -13,6 +13,9 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/variant.h>
 
+#include "cuda/backend.h"
+#include "common/kernel_spec.h"
+#include "cuda/kernel_source.h"
 #include "metal/kernel_source.h"
 #include "mlx_cosine_decay/cosine_decay.h"
 
@@ -86,6 +89,29 @@ mx::array to_array(const DecayStepsOrArray& d) {
     return *a;
   }
   return mx::array(to_int64(std::get<DecaySteps>(d)), mx::int64);
+}
+
+// A test hook that takes a GPU kernel's spec as named arguments, the same
+// for both backends, and returns f(spec).
+template <typename F>
+void def_kernel_hook(nb::module_& m, const char* name, F f) {
+  m.def(
+      name,
+      [f](bool contiguous,
+          bool generated,
+          bool array_params,
+          mx::Dtype step,
+          mx::Dtype out,
+          bool large) {
+        return f(cd::common::KernelSpec{
+            contiguous, generated, array_params, step, out, large});
+      },
+      "contiguous"_a,
+      "generated"_a,
+      "array_params"_a,
+      "step"_a,
+      "out"_a,
+      "large"_a);
 }
 
 // warmup_steps from a Python number: an integer, as decay_steps is read.
@@ -648,28 +674,22 @@ NB_MODULE(_ext, m) {
             str: ``"avx512"``, ``"avx2"`` or ``"baseline"``.
       )pbdoc");
 
-  // Private, for tests: the embedded Metal source and what eval_gpu would
-  // ask the Metal device for (kernel name, library name, library source).
+  // Private, for tests: the embedded kernel sources and what eval_gpu would
+  // ask for: the Metal device (kernel name, library name, library source)
+  // and NVRTC (the kernel's name expression).
   m.def("_metal_source", &cd::metal::metal_source);
-  m.def(
-      "_metal_library",
-      [](bool contiguous,
-         bool generated,
-         bool array_params,
-         mx::Dtype step,
-         mx::Dtype out,
-         bool large) {
-        cd::metal::KernelSpec spec{
-            contiguous, generated, array_params, step, out, large};
-        return std::make_tuple(
-            cd::metal::kernel_name(spec),
-            cd::metal::library_name(spec),
-            cd::metal::library_source(spec));
-      },
-      "contiguous"_a,
-      "generated"_a,
-      "array_params"_a,
-      "step"_a,
-      "out"_a,
-      "large"_a);
+  def_kernel_hook(m, "_metal_library", [](const cd::common::KernelSpec& spec) {
+    return std::make_tuple(
+        cd::metal::kernel_name(spec),
+        cd::metal::library_name(spec),
+        cd::metal::library_source(spec));
+  });
+  m.def("_cuda_source", &cd::cuda::cuda_source);
+  def_kernel_hook(m, "_cuda_kernel", &cd::cuda::kernel_expression);
+  // Whether the CUDA plugin is loaded (it serves eval_gpu), and the device
+  // a node runs on.
+  m.def("_cuda_plugin_loaded", [] { return cd::cuda::eval_gpu() != nullptr; });
+  m.def("_node_device", [](const mx::array& a) {
+    return a.primitive().device() == mx::Device::gpu ? "gpu" : "cpu";
+  });
 }

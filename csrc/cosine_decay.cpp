@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cuda/backend.h"
 #include "mlx/backend/metal/metal.h"
 #include "mlx/memory.h"
 #include "mlx/ops.h"
@@ -138,12 +139,20 @@ void check_real(const mx::array& a, const char* name) {
   }
 }
 
-// Where MLX's GPU is not Metal (CUDA, or none), the op runs on the CPU.
-// Warm restarts have CPU kernels only: they run on the CPU everywhere.
+// Where MLX's GPU is neither Metal nor CUDA with our CUDA plugin loaded,
+// the op runs on the CPU. Warm restarts have CPU kernels only: they run on
+// the CPU everywhere. The CUDA kernels run cosine_decay itself only: the
+// family's pow, sin and cos in CUDA's double are not the CPU's (glibc), so
+// its results would not be the CPU's bit for bit; its nodes run on the CPU.
 mx::Stream resolve_stream(mx::StreamOrDevice s, Kind kind = Kind::Cosine) {
   auto stream = mx::to_stream(s);
-  if (stream.device == mx::Device::gpu &&
-      (!mx::metal::is_available() || kind == Kind::Restarts)) {
+  if (stream.device != mx::Device::gpu) {
+    return stream;
+  }
+  bool gpu = mx::metal::is_available()
+      ? kind != Kind::Restarts
+      : cuda::eval_gpu() && kind == Kind::Cosine;
+  if (!gpu) {
     return mx::default_stream(mx::Device::cpu);
   }
   return stream;

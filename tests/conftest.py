@@ -23,7 +23,24 @@ EVAL_GPU = ROOT / "csrc" / "metal" / "eval_gpu.cpp"
 CSRC = ROOT / "csrc"  # include root of the C++ sources
 METAL_EMULATION = ROOT / "tests" / "metal_emulation"  # emulate.cpp, metal_compat.h
 METAL_STUB = ROOT / "tests" / "metal_stub"  # stand-in for metal-cpp's headers
+CUDA_KERNELS = ROOT / "csrc" / "cuda" / "cosine_decay.cu"
+CUDA_EVAL_GPU = ROOT / "csrc" / "cuda" / "eval_gpu.cpp"
+CUDA_EMULATION = ROOT / "tests" / "cuda_emulation"  # emulate.cpp, cuda_compat.h
+# The core headers the kernel sources include, as cmake/embed_kernel_source.cmake
+# inlines them (paths relative to CSRC), in its order: the family's header
+# brings the decay's.
+CORE_HEADERS = ("core/kernel_params.h", "core/cosine_family_math.h", "core/cosine_decay_math.h")
 EXAMPLES = ROOT / "examples"
+
+
+def inlined_kernel_source(path):
+    """A kernel source with the core headers inlined, as the build embeds it."""
+    source = path.read_text()
+    for header in CORE_HEADERS:
+        line = f'#include "{header}"\n'
+        assert line in source, f"{path} does not include {header}"
+        source = source.replace(line, (CSRC / header).read_text().replace("#pragma once\n", ""))
+    return source
 
 
 def find_cxx():
@@ -58,6 +75,12 @@ FLOAT_DTYPES = [mx.float16, mx.bfloat16, mx.float32, mx.float64]
 STEP_DTYPES = INT_DTYPES + FLOAT_DTYPES
 GPU_STEP_DTYPES = [d for d in STEP_DTYPES if d != mx.float64]
 GPU_OUT_DTYPES = [mx.float32, mx.float16, mx.bfloat16]
+# (step dtype, result dtype) pairs the op gives on a GPU: integer and float32
+# steps give float32; half steps their own dtype, or float32 where a float32
+# parameter promotes them.
+GPU_PAIRS = [(d, mx.float32) for d in INT_DTYPES + [mx.float32]] + [
+    (h, o) for h in (mx.float16, mx.bfloat16) for o in (h, mx.float32)
+]
 
 
 def dtype_name(dtype):

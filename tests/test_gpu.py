@@ -1,19 +1,26 @@
-"""Schedules on the GPU stream against the CPU stream, on a real Metal GPU
-(Apple silicon); the whole file is skipped elsewhere (the Metal kernels are
-emulated on the host in test_metal_emulation.py). On a GPU the result may differ
-from the CPU by a few float32 ulps: the Metal compiler may contract a * b + c
-into fma and its division need not round correctly."""
+"""Schedules on the GPU stream against the CPU stream, on a GPU that the op
+serves: Metal (Apple silicon), or CUDA with our plugin loaded; the whole file
+is skipped elsewhere (the kernels are emulated on the host in
+test_metal_emulation.py and test_cuda_emulation.py).
+
+On Metal the result may differ from the CPU by a few float32 ulps: the shader
+computes in float32, the Metal compiler may contract a * b + c into fma and
+its division need not round correctly. On CUDA the kernels compute as the CPU
+does (double for float32 results, --fmad=false), so results are the CPU's bit
+for bit (NaNs by position)."""
 
 import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
-
 from conftest import GPU_STEP_DTYPES
+
 from mlx_cosine_decay import _ext, cosine_decay
 
-if not mx.metal.is_available():
-    pytest.skip("no Metal GPU: these tests need Apple silicon", allow_module_level=True)
+CUDA = mx.cuda.is_available() and _ext._cuda_plugin_loaded()
+if not (mx.metal.is_available() or CUDA):
+    pytest.skip("no GPU that the op serves: needs Apple silicon, or CUDA MLX with our plugin",
+                allow_module_level=True)
 
 
 def both(f):
@@ -25,6 +32,11 @@ def both(f):
 
 
 def assert_close(gpu, cpu, dtype):
+    if CUDA:  # bit for bit (both widened to float32 exactly)
+        nan = np.isnan(cpu)
+        assert np.array_equal(np.isnan(gpu), nan)
+        assert np.array_equal(gpu[~nan].view(np.uint32), cpu[~nan].view(np.uint32))
+        return
     # A few ulps of the output type (the CPU result is the reference).
     ulps = {mx.float32: 2.0**-23, mx.float16: 2.0**-10, mx.bfloat16: 2.0**-7}[dtype]
     np.testing.assert_allclose(gpu, cpu, rtol=4 * ulps, atol=1e-30, equal_nan=True)
@@ -44,14 +56,14 @@ def step_array(dtype, d):
 
 @pytest.mark.parametrize("dtype", GPU_STEP_DTYPES, ids=str)
 @pytest.mark.parametrize("d", [7, 1000, 10**6, 3 * 10**9])
-def test_contiguous_steps_within_4_ulp_of_the_cpu(dtype, d):
+def test_contiguous_steps_match_the_cpu(dtype, d):
     steps = step_array(dtype, d)
     gpu, cpu, out = both(lambda s: _ext.cosine_decay(steps, 0.1, d, 0.0, stream=s))
     assert_close(gpu, cpu, out)
 
 
 @pytest.mark.parametrize("dtype", [mx.int32, mx.float16, mx.float32])
-def test_strided_steps_and_array_params_within_4_ulp_of_the_cpu(dtype):
+def test_strided_steps_and_array_params_match_the_cpu(dtype):
     base = mx.arange(0, 3 * 4 * 5 * 50, 7).astype(dtype)[: 3 * 4 * 5].reshape(5, 4, 3)
     steps = base.transpose(2, 1, 0)[:, ::-1]
     gpu, cpu, out = both(lambda s: _ext.cosine_decay(steps, 1.0, 200, 0.0, stream=s))
@@ -63,7 +75,7 @@ def test_strided_steps_and_array_params_within_4_ulp_of_the_cpu(dtype):
     assert_close(gpu, cpu, out)
 
 
-def test_generated_values_within_4_ulp_of_the_cpu():
+def test_generated_values_match_the_cpu():
     init = mx.array([1.0, 0.5]).reshape(2, 1)
     d = mx.array([[1, 7, 10**6], [3 * 10**9, 2**40 + 3, 16]])
     end = mx.array([0.0, -0.25, 0.125])
@@ -83,5 +95,75 @@ def test_schedule_on_the_default_gpu_stream_matches_the_reference():
 
 
 def test_float64_is_rejected_on_the_gpu():
+    # When the node is made (MLX) or at the latest when it is evaluated.
     with pytest.raises(ValueError, match="float64"):
-        _ext.cosine_decay(mx.array([1.0], mx.float64), 1.0, 10, stream=mx.gpu)
+        mx.eval(_ext.cosine_decay(mx.array([1.0], mx.float64), 1.0, 10, stream=mx.gpu))
+
+
+def test_gpu_stream_stays_on_the_gpu():
+    # resolve_stream sends a GPU stream to the CPU only where no GPU kernel
+    # serves the op (CUDA MLX without our plugin).
+    assert _ext._node_device(_ext.cosine_decay(mx.arange(10), 1.0, 10, 0.0,
+                                               stream=mx.gpu)) == "gpu"
+    with mx.stream(mx.gpu):
+        assert _ext._node_device(cosine_decay(1.0, 10)(mx.arange(10))) == "gpu"
+
+
+@pytest.mark.parametrize("step,out", [
+    (mx.int32, mx.float32), (mx.uint8, mx.float32), (mx.int64, mx.float32),
+    (mx.float32, mx.float32), (mx.float16, mx.float16), (mx.float16, mx.float32),
+    (mx.bfloat16, mx.bfloat16), (mx.bfloat16, mx.float32)])
+def test_array_params_every_output_dtype(step, out):
+    steps = step_array(step, 1000).reshape(-1, 1)
+    init = mx.array([1.0, -0.5, 0.75, 3.0], out)
+    d = mx.array([7, 1000, 10**12, 3 * 10**9])
+    end = mx.array([0.0, 0.125, -2.0, 0.5], out)
+    gpu, cpu, dtype = both(lambda s: _ext.cosine_decay(steps, init, d, end, stream=s))
+    assert dtype == out
+    assert_close(gpu, cpu, dtype)
+
+
+def test_values_scalar_params_and_donation():
+    gpu, cpu, dtype = both(lambda s: _ext.cosine_decay_values(0.1, 1000, 1e-3, 5000, -2500,
+                                                              stream=s))
+    assert_close(gpu, cpu, dtype)
+    # A donated step buffer (int32 -> float32) becomes the output.
+    steps = mx.arange(-3000, 3000, dtype=mx.int32)
+    want = _ext.cosine_decay(steps, 0.1, 1000, 0.0, stream=mx.cpu)
+    mx.eval(want)
+    got = _ext.cosine_decay(mx.arange(-3000, 3000, dtype=mx.int32), 0.1, 1000, 0.0,
+                            stream=mx.gpu)
+    mx.eval(got)
+    assert_close(np.array(got), np.array(want), mx.float32)
+
+
+def test_64_bit_indices():
+    # More than 2^32 elements: the kernels with 64-bit indices (4.3 GB of
+    # uint8 steps, 17 GB of float32 results); the tail is checked.
+    n = 2**32 + 1000
+    steps = (mx.arange(n, dtype=mx.uint32) % 251).astype(mx.uint8)
+    gpu = _ext.cosine_decay(steps, 1.0, 200, 0.0, stream=mx.gpu)
+    tail = gpu[-4096:]
+    want = _ext.cosine_decay(steps[-4096:], 1.0, 200, 0.0, stream=mx.cpu)
+    mx.eval(tail, want)
+    assert_close(np.array(tail), np.array(want), mx.float32)
+
+
+
+def test_family_nodes_and_results():
+    # Warm restarts run on the CPU everywhere; warmup runs in the Metal
+    # shader, but on CUDA on the CPU (its pow, sin and cos are not glibc's,
+    # so results would not be the CPU's bit for bit).
+    steps = mx.arange(-5, 3000)
+    warmup = _ext.cosine_decay(steps, 0.1, 1000, 1e-4, warmup_steps=100,
+                               warmup_init=1e-3, exponent=2.0, stream=mx.gpu)
+    restarts = _ext.cosine_decay_restarts(steps, 0.1, 100, 1e-4, stream=mx.gpu)
+    assert _ext._node_device(warmup) == ("cpu" if CUDA else "gpu")
+    assert _ext._node_device(restarts) == "cpu"
+    want = _ext.cosine_decay(steps, 0.1, 1000, 1e-4, warmup_steps=100,
+                             warmup_init=1e-3, exponent=2.0, stream=mx.cpu)
+    gpu, cpu = np.array(warmup), np.array(want)
+    if CUDA:
+        assert np.array_equal(gpu.view(np.uint32), cpu.view(np.uint32))
+    else:  # pow in float32: a few ulps (see test_metal_emulation.py)
+        np.testing.assert_allclose(gpu, cpu, rtol=2e-6, atol=0)

@@ -8,34 +8,39 @@ Metal itself cannot run here; this checks the shader's own code (indexing,
 bounds, strides, dtype handling, the choice of reduction type) on the same
 math header. What it cannot check is the Metal compiler (see the README)."""
 
-import math
 import subprocess
 
 import mlx.core as mx
 import numpy as np
 import pytest
-
+from _emulation import (
+    DECAY_STEPS,
+    LAYOUTS,
+    bits_dtype,
+    is_nan,
+    mx_dtype,
+    step_buffer,
+    step_values,
+    strided_steps,
+    write_case,
+)
 from conftest import (
+    CSRC,
     GPU_OUT_DTYPES,
     GPU_STEP_DTYPES,
-    CSRC,
     METAL_EMULATION,
     METAL_SHADER,
     dtype_name,
+    inlined_kernel_source,
     to_numpy,
 )
+
 import mlx_cosine_decay as mcd
 from mlx_cosine_decay import _ext
 
 STEP_DTYPES = [dtype_name(d) for d in GPU_STEP_DTYPES]
 OUT_DTYPES = [dtype_name(d) for d in GPU_OUT_DTYPES]
-FLOATS = {"float16", "bfloat16", "float32"}
 WORK_PER_THREAD = 4  # as csrc/core/kernel_params.h
-
-# decay_steps covering every reduction type: int32 (2D <= INT32_MAX) and
-# int64 for integers; float (2D <= 2^24) and the mixed path for floats.
-DECAY_STEPS = [1, 7, 1000, 2**23, 2**23 + 1, 10**6, 2**30 - 1, 2**30, 3 * 10**9, 10**12]
-
 
 @pytest.fixture(scope="module")
 def emulator(cxx, tmp_path_factory):
@@ -56,51 +61,10 @@ def emulator(cxx, tmp_path_factory):
     return exe
 
 
-def mx_dtype(name):
-    return mx.bool_ if name == "bool" else getattr(mx, name)
-
-
-def bits_dtype(name):
-    return {"float32": np.uint32, "float16": np.uint16, "bfloat16": np.uint16}[name]
-
-
-def step_values(dtype, d):
-    """Steps that reach every branch: both ends of the decay and its middle,
-    past the end, negative steps in and beyond the first period, the dtype's
-    limits, and for floats fractions, infinities and NaN."""
-    if dtype == "bool":
-        return [False, True]
-    edges = [0, 1, 2, d // 2 - 1, d // 2, d // 2 + 1, d - 1, d, d + 1, 2 * d - 1,
-             2 * d, 3 * d + 1, -1, -d + 1, -d, -d - 1, -2 * d, -3 * d - 2]
-    edges += list(range(-20, 21))
-    if dtype in FLOATS:
-        # Float steps below -2^62 stay in float on the GPU (see the shader):
-        # the only place it may differ from the CPU, which uses double there.
-        big = 2 * d > 2**24
-        edges += [0.5, -0.5, 0.1, d - 0.5, d + 0.25, d / 2 + 0.5, -d - 0.5, 1e-30,
-                  -0.0, 2.5e18, 1e30, math.inf, -math.inf, math.nan, 8388607.5,
-                  5e6 + 0.75, -5e6 - 0.25]
-        edges += [] if big else [-1e30, -2.5e18]
-        return edges
-    info = np.iinfo(getattr(np, dtype))
-    edges += [info.min, info.min + 1, info.max - 1, info.max]
-    return [v for v in edges if info.min <= v <= info.max]
-
-
-def step_buffer(dtype, values):
-    """(raw bits for the emulator, the same steps as an mx.array)."""
-    if dtype == "bfloat16":
-        bits = np.array(mx.array(np.array(values, np.float32)).astype(mx.bfloat16)
-                        .view(mx.uint16))
-        return bits, lambda a: mx.array(a).view(mx.bfloat16)
-    if dtype == "bool":
-        raw = np.array(values, np.bool_)
-    elif dtype in FLOATS:
-        with np.errstate(over="ignore"):
-            raw = np.array(values, np.float64).astype(getattr(np, dtype))
-    else:
-        raw = np.array(values, getattr(np, dtype))
-    return raw, mx.array
+def metal_step_values(dtype, d):
+    # Float steps below -2^62 stay in float on the GPU (see the shader): the
+    # only place it may differ from the CPU, which uses double there.
+    return step_values(dtype, d, below_minus_2_62=2 * d <= 2**24)
 
 
 def param_buffer(out, values):
@@ -118,31 +82,18 @@ def bits_of(reference, out):
     return np.array(r).reshape(-1).view(bits_dtype(out))
 
 
-def is_nan(bits, out):
-    b = bits.astype(np.uint32)
-    if out == "float32":
-        return (b & 0x7FFFFFFF) > 0x7F800000
-    return (b & 0x7FFF) > (0x7C00 if out == "float16" else 0x7F80)
-
-
 def emulate(exe, tmp, *, variant, step, out, idx, size, grid, scalars,
             generated=False, array_params=False, shape=(), strides=None,
             offsets=(0, 0, 0, 0), buffers=None, family=None):
     strides = strides or [[] for _ in range(4)]
-    meta = [] if family is None else ["family {} {} {} {!r} {!r}".format(*family)]
-    meta += [
-        f"variant {variant}", f"step {step}", f"out {out}", f"idx {idx}",
-        f"generated {int(generated)}", f"array_params {int(array_params)}",
-        "scalars {!r} {!r} {} {}".format(*scalars), f"size {size}",
-        f"grid {grid[0]} {grid[1]}", f"ndim {len(shape)}",
-        "shape " + " ".join(map(str, shape)),
-        "strides " + " ".join(str(s) for st in strides for s in st),
-        "offsets " + " ".join(map(str, offsets)),
-    ]
-    (tmp / "meta.txt").write_text("\n".join(meta) + "\n")
-    for name in ("step", "init", "end", "decay_steps"):
-        raw = (buffers or {}).get(name)
-        (tmp / f"{name}.bin").write_bytes(b"" if raw is None else raw.tobytes())
+    meta = {} if family is None else {"family": list(family)}
+    meta.update({
+        "variant": variant, "step": step, "out": out, "idx": idx,
+        "generated": int(generated), "array_params": int(array_params),
+        "scalars": scalars, "size": size, "grid": grid, "ndim": len(shape),
+        "shape": shape, "strides": [s for st in strides for s in st], "offsets": offsets,
+    })
+    write_case(tmp, meta, buffers)
     r = subprocess.run([str(exe), str(tmp)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return np.fromfile(tmp / "out.bin", dtype=bits_dtype(out))
@@ -196,7 +147,7 @@ def test_contiguous_steps_match_the_cpu(emulator, tmp_path, step, out):
     # end = 0 keeps the tiny values near the end of the decay visible.
     init, end = float(np.float32(0.1)), 0.0
     for d in DECAY_STEPS:
-        raw, to_mx = step_buffer(step, step_values(step, d))
+        raw, to_mx = step_buffer(step, metal_step_values(step, d))
         ref = cpu_values(to_mx(raw), init, end, d)
         threads = -(-raw.size // WORK_PER_THREAD)
         for idx, grid in grids(threads):
@@ -206,32 +157,14 @@ def test_contiguous_steps_match_the_cpu(emulator, tmp_path, step, out):
             assert_same(got, ref, out, f"contiguous D={d} idx={idx}")
 
 
-# (shape, element strides, offset of the first element, buffer length)
-LAYOUTS = {
-    "transposed": ((3, 4, 5), (1, 3, 12), 0, 60),
-    "reversed_sliced": ((4, 6), (-15, 2), 45, 60),
-    "broadcast": ((3, 7), (0, 1), 0, 7),
-    "broadcast_rows": ((7, 3), (1, 0), 0, 7),
-    "scalar": ((), (), 0, 1),
-}
-
-
-def strided_steps(step, d, layout):
-    shape, strides, offset, length = LAYOUTS[layout]
-    raw, to_mx = step_buffer(step, step_values(step, d))
-    base = np.resize(raw, length)
-    view = np.lib.stride_tricks.as_strided(
-        base[offset:], shape, [s * base.itemsize for s in strides])
-    return base, to_mx(np.ascontiguousarray(view)), shape, list(strides), offset
-
-
 @pytest.mark.parametrize("out", OUT_DTYPES)
 @pytest.mark.parametrize("step", STEP_DTYPES)
 def test_strided_steps_scalar_params_match_the_cpu(emulator, tmp_path, step, out):
     init, end = float(np.float32(-1.5)), 0.0
     for layout in LAYOUTS:
         for d in (7, 2**30, 10**12):
-            base, steps, shape, strides, offset = strided_steps(step, d, layout)
+            base, steps, shape, strides, offset = strided_steps(
+                step, metal_step_values(step, d), layout)
             ref = cpu_values(steps, init, end, d)
             size = steps.size
             zeros = [0] * len(shape)
@@ -251,7 +184,8 @@ def test_strided_steps_array_params_match_the_cpu(emulator, tmp_path, step, out)
     init_raw, init_f32 = param_buffer(out, [1.0, -0.5, 0.75])
     end_raw, end_f32 = param_buffer(out, [0.0, 0.125, -2.0, 0.5, 3.0])
     for ds in ([7, 10**12, 0, 3 * 10**9], [1, 10**6, -3, 2**40]):
-        base, steps, shape, strides, offset = strided_steps(step, ds[0], "transposed")
+        base, steps, shape, strides, offset = strided_steps(
+            step, metal_step_values(step, ds[0]), "transposed")
         d = np.array(ds, np.int64)
         ref = cpu_values(steps, init_f32.reshape(3, 1, 1), end_f32, d.reshape(4, 1))
         for idx, grid in grids(steps.size):
@@ -316,19 +250,8 @@ def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
 
 # The embedded source and the instantiations eval_gpu asks Metal for.
 
-def inlined_metal_dir():
-    shader = METAL_SHADER.read_text()
-    # The family's header brings the decay's: inlined in that order.
-    for header in ("core/kernel_params.h", "core/cosine_family_math.h", "core/cosine_decay_math.h"):
-        line = f'#include "{header}"\n'
-        assert line in shader
-        text = (CSRC / header).read_text()
-        shader = shader.replace(line, text.replace("#pragma once\n", ""))
-    return shader
-
-
 def test_embedded_source_is_the_shader_with_the_math_inlined():
-    assert _ext._metal_source() == inlined_metal_dir()
+    assert _ext._metal_source() == inlined_kernel_source(METAL_SHADER)
 
 
 def library_specs():
@@ -352,15 +275,6 @@ def test_every_kernel_has_its_own_library_name_and_source():
         assert library.endswith("_" + kernel) and library.startswith("mlx_cosine_decay_")
         names.add(library)
     assert len(names) == len(list(library_specs()))  # every kernel its own name
-
-
-def test_library_rejects_float64_and_bad_variants():
-    with pytest.raises(ValueError, match="float64"):
-        _ext._metal_library(True, False, False, mx.float64, mx.float32, False)
-    with pytest.raises(ValueError, match="float32, float16 or bfloat16"):
-        _ext._metal_library(True, False, False, mx.int32, mx.float64, False)
-    with pytest.raises(ValueError, match="contiguous"):
-        _ext._metal_library(True, True, True, mx.int64, mx.float32, False)
 
 
 def test_every_instantiation_compiles(emulator, cxx, tmp_path):

@@ -39,6 +39,14 @@
 #define COSINE_FAMILY_NAN(T) T(NAN)
 #define COSINE_FAMILY_SIN metal::precise::sin
 #define COSINE_FAMILY_COS metal::precise::cos
+#elif defined(__CUDACC_RTC__) // NVRTC: CUDA's math functions, no <cmath>
+#define COSINE_FAMILY_POW ::pow
+#define COSINE_FAMILY_LOG ::log
+#define COSINE_FAMILY_FLOOR ::floor
+#define COSINE_FAMILY_ISNAN(x) ((x) != (x))
+#define COSINE_FAMILY_NAN(T) T(__int_as_float(0x7fc00000))
+#define COSINE_FAMILY_SIN ::sin
+#define COSINE_FAMILY_COS ::cos
 #else
 #define COSINE_FAMILY_POW std::pow
 #define COSINE_FAMILY_LOG std::log

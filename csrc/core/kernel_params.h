@@ -12,8 +12,8 @@
 #if defined(__METAL_VERSION__)
 #define COSINE_DECAY_CONSTANT constant constexpr
 #define COSINE_DECAY_DEVICE_FN inline
-#elif defined(__CUDACC_RTC__)
-#define COSINE_DECAY_CONSTANT constexpr
+#elif defined(__CUDACC_RTC__) // inline: NVRTC warns of unused constexpr ones
+#define COSINE_DECAY_CONSTANT inline constexpr
 #define COSINE_DECAY_DEVICE_FN __host__ __device__ inline
 #else
 #include <cstdint>
@@ -124,7 +124,41 @@ COSINE_DECAY_DEVICE_FN int32_t stride_index(int32_t operand, int32_t axis, int32
   return operand * ndim + axis;
 }
 
+// The offsets of element i of a row-contiguous output over `shape` (ndim
+// axes) in each operand, from strides packed as stride_index says. Pointers
+// of any address space (Metal: constant), arrays of a struct (CUDA).
+struct OperandOffsets {
+  int64_t at[Operand::Count];
+};
+
+template <typename IdxT, typename ShapePtr, typename StridesPtr>
+COSINE_DECAY_DEVICE_FN OperandOffsets
+operand_offsets(IdxT i, ShapePtr shape, StridesPtr strides, int32_t ndim) {
+  OperandOffsets loc = {};
+  for (int32_t ax = ndim - 1; ax >= 0; --ax) {
+    IdxT len = static_cast<IdxT>(shape[ax]);
+    int64_t pos = static_cast<int64_t>(i % len);
+    i /= len;
+    for (int32_t k = 0; k < Operand::Count; ++k) {
+      loc.at[k] += pos * strides[stride_index(k, ax, ndim)];
+    }
+  }
+  return loc;
+}
+
 // Elements per thread of the GPU's contiguous kernel.
 COSINE_DECAY_CONSTANT int32_t work_per_thread = 4;
+
+// The most axes of the CUDA strided kernel, which takes its layout by value
+// (MLX's MAX_NDIM): the host merges contiguous axes first.
+COSINE_DECAY_CONSTANT int32_t max_ndim = 10;
+
+// The CUDA strided kernel's layout: the output's shape (64-bit: a merged axis
+// may exceed 2^31) and the operands' strides packed by stride_index.
+struct StridedLayout {
+  int64_t shape[max_ndim];
+  int64_t strides[Operand::Count * max_ndim];
+  int32_t ndim;
+};
 
 } // namespace cosine_decay_core

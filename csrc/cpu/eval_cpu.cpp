@@ -15,10 +15,10 @@
 #include <sys/mman.h>
 #endif
 
+#include "common/eval.h"
 #include "cpu/job.h"
 #include "cpu/thread_pool.h"
 #include "mlx/allocator.h"
-#include "mlx/backend/common/unary.h"
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx_cosine_decay/cosine_decay.h"
 
@@ -29,49 +29,6 @@ namespace {
 using cosine_decay_core::Operand;
 
 std::atomic<int> requested_threads{0};
-
-// Merges axes that every operand walks contiguously and drops axes of size 1,
-// so a contiguous or broadcast operand costs one long row, not many short
-// ones. The output is row-contiguous, so only the inputs constrain a merge.
-// MLX's collapse_contiguous_dims (and ContiguousIterator, which calls it) is
-// declared in backend/common/utils.h but not exported from libmlx 0.32.4
-// (`nm -D`), so an extension cannot link it.
-void collapse(
-    std::vector<int64_t>& shape,
-    std::vector<std::vector<int64_t>*> strides) {
-  std::vector<int64_t> new_shape;
-  std::vector<std::vector<int64_t>> new_strides(strides.size());
-  for (size_t ax = 0; ax < shape.size(); ++ax) {
-    if (shape[ax] == 1) {
-      continue;
-    }
-    bool merge = !new_shape.empty();
-    for (size_t k = 0; merge && k < strides.size(); ++k) {
-      merge = new_strides[k].back() == (*strides[k])[ax] * shape[ax];
-    }
-    if (merge) {
-      new_shape.back() *= shape[ax];
-      for (size_t k = 0; k < strides.size(); ++k) {
-        new_strides[k].back() = (*strides[k])[ax];
-      }
-    } else {
-      new_shape.push_back(shape[ax]);
-      for (size_t k = 0; k < strides.size(); ++k) {
-        new_strides[k].push_back((*strides[k])[ax]);
-      }
-    }
-  }
-  if (new_shape.empty()) { // 0-d or all ones
-    new_shape.push_back(1);
-    for (auto& st : new_strides) {
-      st.push_back(0);
-    }
-  }
-  shape = std::move(new_shape);
-  for (size_t k = 0; k < strides.size(); ++k) {
-    *strides[k] = std::move(new_strides[k]);
-  }
-}
 
 // A fresh output buffer: MLX's CPU allocator is malloc, so a large buffer is
 // new anonymous memory that faults in 4 KiB pages one by one on first touch
@@ -101,10 +58,6 @@ mx::allocator::Data fresh_buffer(size_t nbytes) {
   }
 #endif
   return data;
-}
-
-std::vector<int64_t> strides_of(const mx::array& a) {
-  return {a.strides().begin(), a.strides().end()};
 }
 
 } // namespace
@@ -151,34 +104,18 @@ void CosineDecay::eval_cpu(
   job.start = state_.start;
   job.family = state_.family;
 
-  auto& step_strides = job.strides[Operand::Step];
-  if (!generated && state_.params == ParamSource::Scalar &&
-      inputs[in[Operand::Step]].flags().contiguous) {
-    // Elementwise over the step buffer: the output takes its layout, and its
-    // memory when the step array is donated and the item sizes match.
-    auto& step = inputs[in[Operand::Step]];
-    mx::set_unary_output_data(step, out, fresh_buffer);
-    job.shape = {static_cast<int64_t>(step.data_size())};
-    step_strides = {1};
+  auto* elementwise = common::elementwise_step(*this, inputs);
+  job.size = common::set_output_data(elementwise, out, fresh_buffer);
+  if (elementwise) { // one row over the step buffer
+    job.shape = {static_cast<int64_t>(job.size)};
+    job.strides[Operand::Step] = {1};
   } else {
-    out.set_data(fresh_buffer(out.nbytes()));
-    job.shape = {out.shape().begin(), out.shape().end()};
-    if (generated) { // the step is the position along the last axis
-      step_strides.assign(out.ndim(), 0);
-      step_strides.back() = 1;
-    }
-    std::vector<std::vector<int64_t>*> strides{&step_strides};
+    auto layout = common::operand_layout(*this, inputs, out, /* merge */ true);
+    job.shape = std::move(layout.shape);
     for (int k = 0; k < Operand::Count; ++k) {
-      if (in.has(k)) {
-        job.strides[k] = strides_of(inputs[in[k]]);
-        if (k != Operand::Step) {
-          strides.push_back(&job.strides[k]);
-        }
-      }
+      job.strides[k] = std::move(layout.strides[k]);
     }
-    collapse(job.shape, strides);
   }
-  job.size = out.size() == 0 ? 0 : out.data_size();
   if (job.size == 0) {
     return;
   }

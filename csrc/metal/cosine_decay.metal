@@ -289,26 +289,17 @@ template <
   if (i >= size) {
     return;
   }
-  int64_t loc[core::Operand::Count] = {0, 0, 0, 0};
-  IdxT rest = i;
-  for (int ax = ndim - 1; ax >= 0; --ax) {
-    IdxT len = static_cast<IdxT>(shape[ax]);
-    int64_t pos = static_cast<int64_t>(rest % len);
-    rest /= len;
-    for (int k = 0; k < core::Operand::Count; ++k) {
-      loc[k] += pos * strides[core::stride_index(k, ax, ndim)];
-    }
-  }
+  core::OperandOffsets loc = core::operand_offsets(i, shape, strides, ndim);
   typedef typename Widen<In>::type S;
-  S s = Generated ? static_cast<S>(sc.start + loc[core::Operand::Step])
-                  : Widen<In>::get(step[loc[core::Operand::Step]]);
+  S s = Generated ? static_cast<S>(sc.start + loc.at[core::Operand::Step])
+                  : Widen<In>::get(step[loc.at[core::Operand::Step]]);
   float init_value = sc.params.init;
   float end_value = sc.params.end;
   int64_t d = sc.params.decay_steps;
   if (ArrayParams) {
-    init_value = init[loc[core::Operand::Init]];
-    end_value = end[loc[core::Operand::End]];
-    d = decay_steps[loc[core::Operand::DecaySteps]];
+    init_value = init[loc.at[core::Operand::Init]];
+    end_value = end[loc.at[core::Operand::End]];
+    d = decay_steps[loc.at[core::Operand::DecaySteps]];
   }
   float v = !math::valid_decay_steps(d) // array-valued decay_steps only
       ? metal::numeric_limits<float>::quiet_NaN()

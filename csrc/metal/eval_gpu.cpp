@@ -16,10 +16,9 @@
 #include <cstdint>
 #include <limits>
 
+#include "common/eval.h"
 #include "core/kernel_params.h"
 #include "metal/kernel_source.h"
-#include "mlx/allocator.h"
-#include "mlx/backend/common/unary.h"
 #include "mlx/backend/metal/device.h"
 
 namespace mlx_cosine_decay {
@@ -58,31 +57,18 @@ void CosineDecay::eval_gpu(
   auto& s = stream();
   auto in = input_index();
   bool generated = state_.steps == StepSource::Generated;
-  bool array_params = state_.params == ParamSource::Array;
+  auto* elementwise = common::elementwise_step(*this, inputs);
   metal::KernelSpec spec{
-      /* contiguous */ !generated && !array_params &&
-          inputs[in[Operand::Step]].flags().contiguous,
+      /* contiguous */ elementwise != nullptr,
       generated,
-      array_params,
+      state_.params == ParamSource::Array,
       /* step */ generated ? mx::int64 : inputs[in[Operand::Step]].dtype(),
       out.dtype(),
       /* large */ false};
-
-  uint64_t size;
-  if (spec.contiguous) {
-    // Elementwise over the step buffer, as the CPU path: the output takes its
-    // layout, and its memory when the step array is donated.
-    auto& step = inputs[in[Operand::Step]];
-    mx::set_unary_output_data(step, out);
-    size = step.data_size();
-    // Index arithmetic must not wrap past the last thread's N elements.
-    spec.large = size > std::numeric_limits<uint32_t>::max() -
-            core::work_per_thread;
-  } else {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    size = out.size();
-    spec.large = size > std::numeric_limits<uint32_t>::max();
-  }
+  uint64_t size = common::set_output_data(elementwise, out);
+  // Index arithmetic must not wrap past the last thread's N elements.
+  spec.large = size > std::numeric_limits<uint32_t>::max() -
+          (spec.contiguous ? core::work_per_thread : 0);
   if (size == 0) {
     return;
   }
@@ -93,18 +79,7 @@ void CosineDecay::eval_gpu(
   });
   auto* kernel = d.get_kernel(metal::kernel_name(spec), lib);
 
-  auto& sc = state_.scalars;
-  auto& f = state_.family;
-  core::KernelScalars<float> scalars{
-      {static_cast<float>(sc.init), static_cast<float>(sc.end), sc.decay_steps},
-      state_.start,
-      {f.kind,
-       f.output,
-       f.warmup_steps,
-       static_cast<float>(f.warmup_init),
-       static_cast<float>(f.exponent),
-       static_cast<float>(f.t_mul),
-       static_cast<float>(f.m_mul)}};
+  auto scalars = common::kernel_scalars(state_);
 
   auto& enc = mx::metal::get_command_encoder(s);
   enc.set_compute_pipeline_state(kernel);
@@ -135,20 +110,12 @@ void CosineDecay::eval_gpu(
         enc.set_buffer(placeholder, 3 + k);
       }
     }
-    // Packed as core::stride_index says; generated steps: 0, ..., 0, 1.
-    int ndim = out.ndim();
-    std::vector<int64_t> strides(Operand::Count * ndim, 0);
-    if (generated) {
-      strides[core::stride_index(Operand::Step, ndim - 1, ndim)] = 1;
-    }
-    for (int k = 0; k < Operand::Count; ++k) {
-      for (int ax = 0; in.has(k) && ax < ndim; ++ax) {
-        strides[core::stride_index(k, ax, ndim)] = inputs[in[k]].strides()[ax];
-      }
-    }
-    std::vector<int> shape(out.shape().begin(), out.shape().end());
+    // Not merged: the shader's shape is 32-bit, as MLX's.
+    auto layout = common::operand_layout(*this, inputs, out, /* merge */ false);
+    std::vector<int> shape(layout.shape.begin(), layout.shape.end());
+    int ndim = static_cast<int>(shape.size());
     enc.set_vector_bytes(shape, 7);
-    enc.set_vector_bytes(strides, 8);
+    enc.set_vector_bytes(common::packed_strides(layout), 8);
     enc.set_bytes(ndim, 9);
   }
   uint64_t group = std::min<uint64_t>(
@@ -160,11 +127,19 @@ void CosineDecay::eval_gpu(
 
 #else // no Metal
 
+#include "cuda/backend.h"
+
 namespace mlx_cosine_decay {
 
-void CosineDecay::eval_gpu(const std::vector<mx::array>&, mx::array&) {
+void CosineDecay::eval_gpu(
+    const std::vector<mx::array>& inputs,
+    mx::array& out) {
+  if (auto eval = cuda::eval_gpu()) { // the CUDA plugin (csrc/cuda/)
+    return eval(*this, inputs, out);
+  }
   throw std::runtime_error(
-      "[cosine_decay] This MLX build has no Metal GPU; use the CPU stream.");
+      "[cosine_decay] This MLX build has no Metal GPU and the CUDA plugin is "
+      "not loaded; use the CPU stream.");
 }
 
 } // namespace mlx_cosine_decay

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "common/kernel_spec.h"
 #include "mlx/dtype.h"
 
 namespace mlx_cosine_decay::metal {
@@ -15,20 +16,12 @@ namespace mlx_cosine_decay::metal {
 namespace mx = mlx::core;
 
 /** csrc/metal/cosine_decay.metal with the core headers (core/kernel_params.h,
- * core/cosine_decay_math.h) inlined, generated at build time by
- * cmake/embed_metal.cmake, and a hash of that text. */
+ * core/cosine_family_math.h, core/cosine_decay_math.h) inlined, generated at
+ * build time by cmake/embed_kernel_source.cmake, and a hash of that text. */
 const char* metal_source();
 const char* metal_source_hash();
 
-/** One kernel: its variant and the types it is instantiated for. */
-struct KernelSpec {
-  bool contiguous; // else strided
-  bool generated; // steps from the position on the last axis (strided only)
-  bool array_params; // init, end and decay_steps from memory (strided only)
-  mx::Dtype step; // ignored when generated (the step is int64)
-  mx::Dtype out; // float32, float16 or bfloat16
-  bool large; // 64-bit element indices
-};
+using common::KernelSpec;
 
 /** e.g. cosine_decay_contiguous_int32_float32_u32. */
 std::string kernel_name(const KernelSpec& spec);

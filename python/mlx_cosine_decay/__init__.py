@@ -5,7 +5,22 @@
 an exponent, and ``cosine_decay_restarts`` gives warm restarts.
 """
 
-import mlx.core as mx
+import sys
+
+try:
+    import mlx.core as mx
+except ImportError as error:
+    # On Linux `mlx` is only the front end: libmlx comes with a backend wheel,
+    # chosen by an extra as for MLX itself (see pyproject.toml).
+    if sys.platform != "linux":
+        raise
+    raise ImportError(
+        f"mlx_cosine_decay needs an MLX backend, but `import mlx.core` failed ({error}). "
+        "Install one with the extra for your machine: "
+        "pip install 'mlx-cosine-decay[cpu]' (CPU only), "
+        "'mlx-cosine-decay[cuda12]' or 'mlx-cosine-decay[cuda13]' "
+        "(NVIDIA GPU with a CUDA 12 or 13 driver)."
+    ) from error
 
 from ._build_info import mlx_version as _built_with
 from ._build_info import version as __version__
@@ -19,6 +34,15 @@ if _installed != _built_with:
     )
 
 from . import _ext  # noqa: E402
+
+# CUDA (begin): the CUDA kernels are a library of their own that needs MLX's
+# CUDA backend; loading it makes it serve eval_gpu (csrc/cuda/backend.h).
+if sys.platform == "linux" and mx.cuda.is_available():
+    import ctypes
+    from pathlib import Path
+
+    ctypes.CDLL(str(Path(_ext.__file__).parent / "lib" / "libmlx_cosine_decay_cuda.so"))
+# CUDA (end)
 from ._schedule import (  # noqa: E402
     CosineDecayRestartsSchedule,
     CosineDecaySchedule,

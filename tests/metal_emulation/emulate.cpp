@@ -11,12 +11,12 @@
 
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 // Standard headers first: the compatibility macros would break them.
+#include "../emulation.h"
 #include "metal_compat.h"
 
 #include "metal/cosine_decay.metal"
@@ -35,8 +35,7 @@ namespace {
 using namespace cosine_decay_metal;
 
 using cosine_decay_core::work_per_thread;
-constexpr size_t guard = 64; // bytes after the output that must stay untouched
-constexpr unsigned char fill = 0x5A;
+using cosine_decay_core::Operand;
 
 struct Case {
   std::string variant, step, out;
@@ -47,16 +46,8 @@ struct Case {
   uint32_t grid_x, grid_y;
   std::vector<int> shape;
   std::vector<int64_t> strides; // 4 x ndim
-  int64_t offsets[4]; // elements from the start of each buffer
+  int64_t offsets[Operand::Count]; // elements from the start of each buffer
 };
-
-std::vector<char> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    return {};
-  }
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
 
 Case read_case(const std::string& dir) {
   std::ifstream f(dir + "/meta.txt");
@@ -120,43 +111,6 @@ Case read_case(const std::string& dir) {
   return c;
 }
 
-template <typename T>
-struct Tag {
-  using type = T;
-};
-
-template <typename F>
-void with_step_type(const std::string& name, F f) {
-  if (name == "bool") return f(Tag<bool>{});
-  if (name == "uint8") return f(Tag<uint8_t>{});
-  if (name == "uint16") return f(Tag<uint16_t>{});
-  if (name == "uint32") return f(Tag<uint32_t>{});
-  if (name == "uint64") return f(Tag<uint64_t>{});
-  if (name == "int8") return f(Tag<int8_t>{});
-  if (name == "int16") return f(Tag<int16_t>{});
-  if (name == "int32") return f(Tag<int32_t>{});
-  if (name == "int64") return f(Tag<int64_t>{});
-  if (name == "float16") return f(Tag<half>{});
-  if (name == "bfloat16") return f(Tag<bfloat16_bits>{});
-  if (name == "float32") return f(Tag<float>{});
-  throw std::runtime_error("unsupported step type " + name);
-}
-
-template <typename F>
-void with_out_type(const std::string& name, F f) {
-  if (name == "float32") return f(Tag<float>{});
-  if (name == "float16") return f(Tag<half>{});
-  if (name == "bfloat16") return f(Tag<bfloat16_bits>{});
-  throw std::runtime_error("unsupported output type " + name);
-}
-
-template <typename F>
-void with_idx_type(int bits, F f) {
-  if (bits == 32) return f(Tag<uint32_t>{});
-  if (bits == 64) return f(Tag<uint64_t>{});
-  throw std::runtime_error("idx must be 32 or 64");
-}
-
 // Every thread position of the grid, in an order a GPU might also use.
 template <typename K>
 void each_thread(const Case& c, K kernel) {
@@ -169,15 +123,18 @@ void each_thread(const Case& c, K kernel) {
 }
 
 template <typename In, typename Out, typename IdxT>
-void run(const Case& c, const std::string& dir, std::vector<char>& out_bytes) {
-  auto step_bytes = read_file(dir + "/step.bin");
-  auto init_bytes = read_file(dir + "/init.bin");
-  auto end_bytes = read_file(dir + "/end.bin");
-  auto d_bytes = read_file(dir + "/decay_steps.bin");
-  auto* step = reinterpret_cast<const In*>(step_bytes.data()) + c.offsets[0];
-  auto* init = reinterpret_cast<const float*>(init_bytes.data()) + c.offsets[1];
-  auto* end = reinterpret_cast<const float*>(end_bytes.data()) + c.offsets[2];
-  auto* d = reinterpret_cast<const int64_t*>(d_bytes.data()) + c.offsets[3];
+void run(
+    const Case& c,
+    const std::string& dir,
+    std::vector<char>& out_bytes,
+    emulation::Tag<In>,
+    emulation::Tag<Out>,
+    emulation::Tag<IdxT>) {
+  emulation::Inputs inputs(dir);
+  auto* step = inputs.get<In>(Operand::Step, c.offsets);
+  auto* init = inputs.get<float>(Operand::Init, c.offsets);
+  auto* end = inputs.get<float>(Operand::End, c.offsets);
+  auto* d = inputs.get<int64_t>(Operand::DecaySteps, c.offsets);
   auto* out = reinterpret_cast<Out*>(out_bytes.data());
   IdxT size = static_cast<IdxT>(c.size);
   int ndim = static_cast<int>(c.shape.size());
@@ -188,29 +145,20 @@ void run(const Case& c, const std::string& dir, std::vector<char>& out_bytes) {
           step, out, c.scalars, size, index, grid);
     });
   } else if (c.variant == "strided") {
-    auto strided = [&](auto kernel) {
-      each_thread(c, [&](uint2 index, uint2 grid) {
-        kernel(step, out, c.scalars, size, init, end, d, c.shape.data(),
-               c.strides.data(), ndim, index, grid);
-      });
-    };
-    if (c.generated && c.array_params) {
-      if constexpr (std::is_same_v<In, int64_t>) {
-        strided(cosine_decay_strided<In, Out, IdxT, true, true>);
-      } else {
-        throw std::runtime_error("generated steps are int64");
-      }
-    } else if (c.generated) {
-      if constexpr (std::is_same_v<In, int64_t>) {
-        strided(cosine_decay_strided<In, Out, IdxT, true, false>);
-      } else {
-        throw std::runtime_error("generated steps are int64");
-      }
-    } else if (c.array_params) {
-      strided(cosine_decay_strided<In, Out, IdxT, false, true>);
-    } else {
-      strided(cosine_decay_strided<In, Out, IdxT, false, false>);
-    }
+    emulation::with_strided_variant(
+        c.generated, c.array_params, [&](auto generated, auto array_params) {
+          constexpr bool G = decltype(generated)::value;
+          if constexpr (G && !std::is_same_v<In, int64_t>) {
+            throw std::runtime_error("generated steps are int64");
+          } else {
+            auto* kernel = cosine_decay_strided<
+                In, Out, IdxT, G, decltype(array_params)::value>;
+            each_thread(c, [&](uint2 index, uint2 grid) {
+              kernel(step, out, c.scalars, size, init, end, d, c.shape.data(),
+                     c.strides.data(), ndim, index, grid);
+            });
+          }
+        });
   } else {
     throw std::runtime_error("unknown variant " + c.variant);
   }
@@ -226,28 +174,12 @@ int main(int argc, char** argv) {
   std::string dir = argv[1];
   try {
     Case c = read_case(dir);
-    std::vector<char> out_bytes;
-    size_t out_size = 0;
-    with_out_type(c.out, [&](auto out_tag) {
-      using Out = typename decltype(out_tag)::type;
-      out_size = c.size * sizeof(Out);
-      out_bytes.assign(out_size + guard, static_cast<char>(fill));
-      with_step_type(c.generated ? "int64" : c.step, [&](auto in_tag) {
-        using In = typename decltype(in_tag)::type;
-        with_idx_type(c.idx_bits, [&](auto idx_tag) {
-          using IdxT = typename decltype(idx_tag)::type;
-          run<In, Out, IdxT>(c, dir, out_bytes);
+    emulation::run_case<half, bfloat16_bits>(
+        dir, c.step, c.out, c.generated, c.idx_bits, c.size,
+        [&](std::vector<char>& out_bytes, auto... types) {
+        run(c, dir, out_bytes, types...);
         });
-      });
-    });
-    for (size_t i = out_size; i < out_bytes.size(); ++i) {
-      if (out_bytes[i] != static_cast<char>(fill)) {
-        throw std::runtime_error("a kernel wrote past the end of the output");
-      }
-    }
-    std::ofstream f(dir + "/out.bin", std::ios::binary);
-    f.write(out_bytes.data(), out_size);
-    return f ? 0 : 1;
+    return 0;
   } catch (const std::exception& e) {
     std::cerr << "emulate: " << e.what() << "\n";
     return 1;

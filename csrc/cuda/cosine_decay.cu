@@ -1,0 +1,330 @@
+// Copyright © 2026 mlx-cosine-decay authors.
+//
+// The CUDA kernels of CosineDecay: templates only. The host (csrc/cuda/)
+// compiles this file with NVRTC at first use, one instantiation per module,
+// named by a name expression (kernel_source.cpp); the host-emulation test
+// (tests/cuda_emulation/) compiles the same file as C++ and runs it at every
+// thread position. The formula comes from core/cosine_decay_math.h and the
+// host/kernel contract (the scalar parameters, the stride packing, the
+// layout, work per thread) from core/kernel_params.h, nothing else.
+//
+// Results equal the CPU's bit for bit: the compute type, the reduction type
+// and every conversion are chosen as in csrc/cpu/kernels.cpp (`Compute`,
+// `row`) and MLX's CPU float16/bfloat16 types, and NVRTC compiles with
+// --fmad=false so no multiply-add is contracted that the CPU does not
+// contract. float64 results stay on the CPU, as in MLX.
+
+#include "core/kernel_params.h"
+// The family's header brings the decay's (core/cosine_decay_math.h); the
+// kernels run cosine_decay itself only: the op sends the family's warmup and
+// restarts nodes to the CPU (csrc/cosine_decay.cpp, resolve_stream).
+#include "core/cosine_family_math.h"
+
+#ifndef COSINE_DECAY_GLOBAL
+#define COSINE_DECAY_GLOBAL __global__
+#endif
+
+namespace cosine_decay_cuda {
+
+namespace math = cosine_decay_math;
+using math::int32_t;
+using math::int64_t;
+using math::uint32_t;
+using math::uint64_t;
+
+namespace core = cosine_decay_core;
+typedef core::KernelScalars<float> Scalars;
+typedef core::StridedLayout Layout;
+using core::Operand;
+
+// float16 and bfloat16 by their bits, converted as MLX's CPU types do
+// (mlx/types/fp16.h, bf16.h), so that NaNs match too.
+struct float16_bits {
+  unsigned short bits;
+};
+struct bfloat16_bits {
+  unsigned short bits;
+};
+
+COSINE_DECAY_INLINE float float_of_bits(uint32_t u) {
+#ifdef __CUDACC__
+  return __uint_as_float(u);
+#else
+  float f;
+  std::memcpy(&f, &u, sizeof(f));
+  return f;
+#endif
+}
+
+COSINE_DECAY_INLINE uint32_t bits_of_float(float f) {
+#ifdef __CUDACC__
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  return u;
+#endif
+}
+
+// The compute type: double for float32 results (rounded once, as the CPU),
+// float for float16/bfloat16 results (see csrc/cpu/kernels.cpp `Compute`).
+template <typename Out>
+struct Compute {
+  typedef float type;
+};
+template <>
+struct Compute<float> {
+  typedef double type;
+};
+
+// Steps and array parameters are widened before any arithmetic: float16 and
+// bfloat16 to float, everything else stays as it is.
+template <typename T>
+struct Widen {
+  typedef T type;
+  static COSINE_DECAY_INLINE T get(T x) {
+    return x;
+  }
+};
+
+template <>
+struct Widen<float16_bits> {
+  typedef float type;
+  // Maratyszcza's FP16 conversion, as MLX's _MLX_Float16::operator float.
+  static COSINE_DECAY_INLINE float get(float16_bits x) {
+    uint32_t base = static_cast<uint32_t>(x.bits) << 16;
+    uint32_t sign = base & 0x80000000u;
+    uint32_t two_base = base + base;
+    float f;
+    if (two_base < (1u << 27)) {
+      f = float_of_bits((126u << 23) | (two_base >> 17)) - 0.5f;
+    } else {
+      float unscaled = float_of_bits((0xE0u << 23) + (two_base >> 4));
+      f = float_of_bits(0x7800000u) * unscaled;
+    }
+    return float_of_bits(bits_of_float(f) | sign);
+  }
+};
+
+template <>
+struct Widen<bfloat16_bits> {
+  typedef float type;
+  static COSINE_DECAY_INLINE float get(bfloat16_bits x) {
+    return float_of_bits(static_cast<uint32_t>(x.bits) << 16);
+  }
+};
+
+COSINE_DECAY_INLINE bool is_nan(float v) {
+  return (bits_of_float(v) & 0x7FFFFFFFu) > 0x7F800000u;
+}
+
+// The one rounding from the compute type to the output type.
+template <typename Out>
+struct Narrow {
+  template <typename T>
+  static COSINE_DECAY_INLINE Out get(T v) {
+    return static_cast<Out>(v);
+  }
+};
+
+template <>
+struct Narrow<float16_bits> {
+  // As MLX's _MLX_Float16(float): rounds to nearest even by adding a magic
+  // number; NaN becomes sign | 0x7D00.
+  static COSINE_DECAY_INLINE float16_bits get(float v) {
+    uint32_t u = bits_of_float(v);
+    uint32_t sign = (u & 0x80000000u) >> 16;
+    float16_bits h;
+    if (is_nan(v)) {
+      h.bits = static_cast<unsigned short>(sign | 0x7D00u);
+      return h;
+    }
+    uint32_t exponent = u & 0x7F800000u;
+    exponent = exponent < 0x38800000u ? 0x38800000u : exponent;
+    exponent += 15u << 23;
+    float magnitude = float_of_bits(u & 0x7FFFFFFFu);
+    float magic = float_of_bits(exponent) +
+        (magnitude * float_of_bits(0x77800000u)) * float_of_bits(0x08800000u);
+    uint32_t m = bits_of_float(magic);
+    h.bits = static_cast<unsigned short>(
+        sign | (((m >> 13) & 0x7C00u) + (m & 0x0FFFu)));
+    return h;
+  }
+};
+
+template <>
+struct Narrow<bfloat16_bits> {
+  // As MLX's _MLX_BFloat16(float): round to nearest even, NaN to 0x7FC0.
+  static COSINE_DECAY_INLINE bfloat16_bits get(float v) {
+    bfloat16_bits b;
+    uint32_t u = bits_of_float(v);
+    b.bits = is_nan(v)
+        ? static_cast<unsigned short>(0x7FC0u)
+        : static_cast<unsigned short>((u + ((u >> 16) & 1u) + 0x7FFFu) >> 16);
+    return b;
+  }
+};
+
+// The schedule at one widened step, reduced in R (as the CPU's `decay_row`:
+// steps below -D take the period reduction). Wide: the CPU's series choice
+// for float32 and narrower results (csrc/cpu/kernels.cpp `with_series`):
+// the wide series, with the exact zeros at D/2 and D/3, where init and end
+// have opposite signs.
+template <bool Wide, typename R, typename T, typename S>
+COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
+  R a = math::clamp_step<R>(s, p.d);
+  R m = math::in_first_period(a, p) ? math::magnitude(a)
+                                    : math::reduce_period(a, p);
+  return math::decay_at<Wide>(m, p);
+}
+
+template <typename R, typename T, typename S>
+COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
+  bool crosses_zero = (p.init < T(0) && p.end > T(0)) ||
+      (p.init > T(0) && p.end < T(0));
+  return crosses_zero ? value_at<true>(s, p) : value_at<false>(s, p);
+}
+
+// The reduction type R the CPU chooses for widened steps of type S
+// (csrc/cpu/kernels.cpp `row`): floating steps in float while 2D <= 2^24,
+// else double; 64-bit integers in int64; narrower integers (and bool) in
+// int32 while 2D <= INT32_MAX, else int64. `Narrow` where narrow(d) holds.
+template <typename S>
+struct Reduction {
+  typedef int32_t Narrow;
+  typedef int64_t Wide;
+  static COSINE_DECAY_INLINE bool narrow(int64_t d) {
+    return sizeof(S) < 8 && 2 * d <= 2147483647;
+  }
+};
+
+template <>
+struct Reduction<float> {
+  typedef float Narrow;
+  typedef double Wide;
+  static COSINE_DECAY_INLINE bool narrow(int64_t d) {
+    return 2 * d <= (int64_t{1} << 24);
+  }
+};
+
+COSINE_DECAY_INLINE float quiet_nan() {
+  return float_of_bits(0x7FC00000u); // C's NAN, which the CPU stores
+}
+
+// The thread's first element and the distance between its elements: each
+// block covers N * blockDim.x consecutive elements, and the threads of a
+// block read consecutive ones (coalesced).
+template <typename IdxT, int N>
+COSINE_DECAY_INLINE IdxT block_begin() {
+  return static_cast<IdxT>(blockIdx.x) * static_cast<IdxT>(blockDim.x) *
+      static_cast<IdxT>(N) +
+      static_cast<IdxT>(threadIdx.x);
+}
+
+// The thread's N elements with the parameters in reduction type R.
+template <
+    typename R,
+    typename In,
+    typename Out,
+    typename IdxT,
+    int N,
+    bool Generated>
+COSINE_DECAY_INLINE void contiguous_run(
+    const In* step,
+    Out* out,
+    const Scalars& sc,
+    IdxT size,
+    IdxT begin) {
+  typedef typename Widen<In>::type S;
+  typedef typename Compute<Out>::type T;
+  math::Params<R, T> p = math::make_params<R, T>(
+      T(sc.params.init), T(sc.params.end), sc.params.decay_steps);
+  IdxT stride = static_cast<IdxT>(blockDim.x);
+  for (int j = 0; j < N; ++j) {
+    IdxT i = begin + static_cast<IdxT>(j) * stride;
+    if (i < size) {
+      S s = Generated ? static_cast<S>(sc.start + static_cast<int64_t>(i))
+                      : Widen<In>::get(step[i]);
+      out[i] = Narrow<Out>::get(value_at(s, p));
+    }
+  }
+}
+
+// Contiguous steps (or any layout the output shares), or the generated steps
+// start, start + 1, ... of a 1-d output; scalar parameters. N elements per
+// thread. `out` may be `step` itself (a donated buffer): each element is read
+// before it is written, by the same thread.
+template <typename In, typename Out, typename IdxT, int N, bool Generated>
+COSINE_DECAY_GLOBAL void cosine_decay_contiguous(
+    const In* step,
+    Out* out,
+    const Scalars sc,
+    const IdxT size) {
+  typedef typename Widen<In>::type S;
+  IdxT begin = block_begin<IdxT, N>();
+  if (begin >= size) {
+    return;
+  }
+  if (Reduction<S>::narrow(sc.params.decay_steps)) {
+    contiguous_run<typename Reduction<S>::Narrow, In, Out, IdxT, N, Generated>(
+        step, out, sc, size, begin);
+  } else {
+    contiguous_run<typename Reduction<S>::Wide, In, Out, IdxT, N, Generated>(
+        step, out, sc, size, begin);
+  }
+}
+
+// Any layout: one element per thread of a row-contiguous output over
+// `layout.shape`. Generated: the step is sc.start + the step offset (the
+// host passes step strides 0, ..., 0, 1 and In = int64_t). ArrayParams: init
+// and end (float: the op's param_dtype for every GPU result) and
+// decay_steps (int64) come from memory, else from `sc`.
+// Pointers a variant does not read may be null.
+template <
+    typename In,
+    typename Out,
+    typename IdxT,
+    bool Generated,
+    bool ArrayParams>
+COSINE_DECAY_GLOBAL void cosine_decay_strided(
+    const In* step,
+    Out* out,
+    const Scalars sc,
+    const IdxT size,
+    const float* init,
+    const float* end,
+    const int64_t* decay_steps,
+    const Layout layout) {
+  typedef typename Widen<In>::type S;
+  typedef typename Compute<Out>::type T;
+  IdxT i = block_begin<IdxT, 1>();
+  if (i >= size) {
+    return;
+  }
+  core::OperandOffsets loc =
+      core::operand_offsets(i, layout.shape, layout.strides, layout.ndim);
+  S s = Generated ? static_cast<S>(sc.start + loc.at[Operand::Step])
+                  : Widen<In>::get(step[loc.at[Operand::Step]]);
+  T init_value = T(sc.params.init);
+  T end_value = T(sc.params.end);
+  int64_t d = sc.params.decay_steps;
+  if (ArrayParams) {
+    init_value = T(init[loc.at[Operand::Init]]);
+    end_value = T(end[loc.at[Operand::End]]);
+    d = decay_steps[loc.at[Operand::DecaySteps]];
+  }
+  if (!math::valid_decay_steps(d)) { // array-valued decay_steps only
+    out[i] = Narrow<Out>::get(T(quiet_nan()));
+    return;
+  }
+  typedef typename Reduction<S>::Narrow Narrow_R;
+  typedef typename Reduction<S>::Wide Wide_R;
+  out[i] = Narrow<Out>::get(
+      Reduction<S>::narrow(d)
+          ? value_at(
+                s, math::make_params<Narrow_R, T>(init_value, end_value, d))
+          : value_at(
+                s, math::make_params<Wide_R, T>(init_value, end_value, d)));
+}
+
+} // namespace cosine_decay_cuda
