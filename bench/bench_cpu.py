@@ -80,8 +80,10 @@ def candidates(steps_mx, steps_np):
         import torch
 
         steps_t = torch.from_numpy(steps_np)
-        rows["torch (CPU)"] = lambda: INIT * 0.5 * (
-            1 + torch.cos((math.pi / DECAY_STEPS) * torch.clamp(steps_t, max=DECAY_STEPS))
+        rows["torch (CPU)"] = lambda: (
+            INIT
+            * 0.5
+            * (1 + torch.cos((math.pi / DECAY_STEPS) * torch.clamp(steps_t, max=DECAY_STEPS)))
         )
     except ImportError:
         pass

@@ -50,6 +50,7 @@ def mlx_impls(n, device):
         def go():
             with mx.stream(stream):
                 mx.eval(f())
+
         return go
 
     return {
@@ -85,8 +86,9 @@ def jax_impls(n):
 
     f = jax.jit(formula)
     g = jax.jit(lambda: formula(jnp.arange(n, dtype=jnp.int32)))
-    return {"jax.jit": (lambda: f(steps).block_until_ready(),
-                        lambda: g().block_until_ready())}, lambda: None
+    return {
+        "jax.jit": (lambda: f(steps).block_until_ready(), lambda: g().block_until_ready())
+    }, lambda: None
 
 
 def peaks():
@@ -99,8 +101,9 @@ def peaks():
         theory = 2 * props["memoryClockRate"] * 1e3 * props["memoryBusWidth"] / 8
         a = cupy.empty(2**30, dtype=cupy.uint8)
         b = cupy.empty_like(a)
-        t = median_time(lambda: b.__setitem__(slice(None), a),
-                        cupy.cuda.runtime.deviceSynchronize, 10)
+        t = median_time(
+            lambda: b.__setitem__(slice(None), a), cupy.cuda.runtime.deviceSynchronize, 10
+        )
         return theory, 2 * a.nbytes / t, props["name"].decode()
     except Exception:  # noqa: BLE001 - no cupy or no GPU
         return None, None, "unknown"
@@ -115,8 +118,12 @@ def main():
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     device = "cpu" if args.cpu else "gpu"
     theory, copy, name = (None, None, "cpu") if args.cpu else peaks()
-    print(f"device: {name}; peak {theory and theory / 1e9:.0f} GB/s (clock x bus), "
-          f"copy {copy and copy / 1e9:.0f} GB/s (measured)" if theory else f"device: {name}")
+    print(
+        f"device: {name}; peak {theory and theory / 1e9:.0f} GB/s (clock x bus), "
+        f"copy {copy and copy / 1e9:.0f} GB/s (measured)"
+        if theory
+        else f"device: {name}"
+    )
     print(f"{'n':>6} {'task':<15} {'impl':<14} {'ms':>9} {'GB/s':>8} {'%peak':>6} {'%copy':>6}")
     for n in sizes:
         impls, syncs = {}, {}
@@ -139,8 +146,10 @@ def main():
                 t = median_time(fs[index], syncs[impl], args.repeat)
                 bw = nbytes / t
                 frac = lambda peak: f"{100 * bw / peak:6.1f}" if peak else f"{'-':>6}"
-                print(f"{n:>6.0e} {task:<15} {impl:<14} {1e3 * t:9.3f} {bw / 1e9:8.1f} "
-                      f"{frac(theory)} {frac(copy)}")
+                print(
+                    f"{n:>6.0e} {task:<15} {impl:<14} {1e3 * t:9.3f} {bw / 1e9:8.1f} "
+                    f"{frac(theory)} {frac(copy)}"
+                )
         del impls
         mx.clear_cache()
 

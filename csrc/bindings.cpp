@@ -13,8 +13,8 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/variant.h>
 
-#include "cuda/backend.h"
 #include "common/kernel_spec.h"
+#include "cuda/backend.h"
 #include "cuda/kernel_source.h"
 #include "metal/kernel_source.h"
 #include "mlx_cosine_decay/cosine_decay.h"
@@ -49,8 +49,9 @@ int64_t to_int64(const DecaySteps& d) {
   auto out_of_range = [&](bool negative) {
     // Below 1 has the reference's text; the op checks the range it accepts.
     value_error(
-        negative ? "decay_steps must be greater than 0, but got " + shown() + "."
-                 : "decay_steps must fit in int64, but got " + shown() + ".");
+        negative
+            ? "decay_steps must be greater than 0, but got " + shown() + "."
+            : "decay_steps must fit in int64, but got " + shown() + ".");
   };
   if (PyIndex_Check(x.ptr())) { // int, bool, NumPy integers
     nb::object i = nb::steal(PyNumber_Index(x.ptr()));
@@ -103,8 +104,9 @@ void def_kernel_hook(nb::module_& m, const char* name, F f) {
           mx::Dtype step,
           mx::Dtype out,
           bool large) {
-        return f(cd::common::KernelSpec{
-            contiguous, generated, array_params, step, out, large});
+        return f(
+            cd::common::KernelSpec{
+                contiguous, generated, array_params, step, out, large});
       },
       "contiguous"_a,
       "generated"_a,
@@ -171,7 +173,8 @@ struct type_caster<DecaySteps> {
     return true;
   }
 
-  static handle from_cpp(const DecaySteps& d, rv_policy, cleanup_list*) noexcept {
+  static handle
+  from_cpp(const DecaySteps& d, rv_policy, cleanup_list*) noexcept {
     return d.value.inc_ref();
   }
 };

@@ -40,10 +40,14 @@ std::string str(const T& x) {
 template <typename T = int64_t>
 void check_decay_steps(T decay_steps) {
   if (decay_steps < 1) {
-    fail("decay_steps must be greater than 0, but got " + str(decay_steps) + ".");
+    fail(
+        "decay_steps must be greater than 0, but got " + str(decay_steps) +
+        ".");
   }
   if (decay_steps > static_cast<T>(max_decay_steps)) {
-    fail("decay_steps must be less than 2**62, but got " + str(decay_steps) + ".");
+    fail(
+        "decay_steps must be less than 2**62, but got " + str(decay_steps) +
+        ".");
   }
 }
 
@@ -135,7 +139,9 @@ void check_output_size(const mx::Shape& shape, mx::Dtype dtype) {
 
 void check_real(const mx::array& a, const char* name) {
   if (mx::issubdtype(a.dtype(), mx::complexfloating)) {
-    fail(std::string(name) + " must have a real dtype, but got " + str(a.dtype()) + ".");
+    fail(
+        std::string(name) + " must have a real dtype, but got " +
+        str(a.dtype()) + ".");
   }
 }
 
@@ -161,7 +167,8 @@ mx::Stream resolve_stream(mx::StreamOrDevice s, Kind kind = Kind::Cosine) {
 // The dtype of the decay fraction: the steps' own floating dtype, float32
 // for integer and bool steps (as mlx.optimizers.cosine_decay).
 mx::Dtype decay_dtype(const mx::array& step) {
-  return mx::issubdtype(step.dtype(), mx::floating) ? step.dtype() : mx::float32;
+  return mx::issubdtype(step.dtype(), mx::floating) ? step.dtype()
+                                                    : mx::float32;
 }
 
 // Scalar init and end are rounded as MLX's weak Python scalars are in the
@@ -218,8 +225,9 @@ mx::array array_params_node(
 
 void check_integer(const mx::array& decay_steps) {
   if (!mx::issubdtype(decay_steps.dtype(), mx::integer)) {
-    fail("decay_steps must have an integer dtype, but got " +
-         str(decay_steps.dtype()) + ".");
+    fail(
+        "decay_steps must have an integer dtype, but got " +
+        str(decay_steps.dtype()) + ".");
   }
 }
 
@@ -621,8 +629,8 @@ mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
   return array_node(step, *init_, *decay_steps_, *end_, family_, s);
 }
 
-mx::array Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice s)
-    const {
+mx::array
+Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice s) const {
   if (scalars_) {
     return scalar_values_node(
         scalars_->init,
@@ -660,8 +668,7 @@ std::vector<mx::Shape> CosineDecay::output_shapes(
 // The family's kinds: a node of the same inputs that outputs the derivative
 // (Output::StepSlope), computed in the kernels from the same period and
 // warmup logic (core/cosine_family_math.h).
-mx::array CosineDecay::step_derivative(
-    const std::vector<mx::array>& primals) {
+mx::array CosineDecay::step_derivative(const std::vector<mx::array>& primals) {
   auto& s = stream();
   auto in = input_index();
   auto& step = primals[in[Operand::Step]];
@@ -676,9 +683,8 @@ mx::array CosineDecay::step_derivative(
   auto ft = dtype == mx::float64 ? mx::float64 : mx::float32;
   auto x = mx::astype(step, ft, s);
   auto& sc = state_.scalars;
-  mx::array d = arrays
-      ? mx::astype(primals[in[Operand::DecaySteps]], ft, s)
-      : mx::array(static_cast<double>(sc.decay_steps), ft);
+  mx::array d = arrays ? mx::astype(primals[in[Operand::DecaySteps]], ft, s)
+                       : mx::array(static_cast<double>(sc.decay_steps), ft);
   mx::array range = arrays
       ? mx::astype(
             mx::subtract(
@@ -688,7 +694,12 @@ mx::array CosineDecay::step_derivative(
       : mx::array(sc.init - sc.end, ft);
   auto pi = mx::array(std::numbers::pi, ft);
   auto slope = mx::multiply(
-      mx::negative(mx::divide(mx::multiply(range, pi, s), mx::multiply(mx::array(2.0, ft), d, s), s), s),
+      mx::negative(
+          mx::divide(
+              mx::multiply(range, pi, s),
+              mx::multiply(mx::array(2.0, ft), d, s),
+              s),
+          s),
       mx::sin(mx::divide(mx::multiply(pi, x, s), d, s), s),
       s);
   auto zero = mx::zeros_like(slope, s);

@@ -48,7 +48,10 @@ def main(argv=None):
     print(f"{len(configs)} schedules x {args.num_steps:,} steps in {seconds * 1e3:.1f} ms")
     print(f"{'init':>8} {'decay_steps':>12} {'end':>8} {'>= init/10':>11} {'>= 1e-5':>8}")
     for k, (init, d, end) in enumerate(configs):
-        tenth, floor = above_tenth[k].item() / args.num_steps, above_floor[k].item() / args.num_steps
+        tenth, floor = (
+            above_tenth[k].item() / args.num_steps,
+            above_floor[k].item() / args.num_steps,
+        )
         print(f"{init:8.0e} {d:12,} {end:8.0e} {tenth:11.1%} {floor:8.1%}")
     return 0
 

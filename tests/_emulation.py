@@ -45,13 +45,47 @@ def step_values(dtype, d, below_minus_2_62=True):
     steps below -2^62 only if `below_minus_2_62`)."""
     if dtype == "bool":
         return [False, True]
-    edges = [0, 1, 2, d // 2 - 1, d // 2, d // 2 + 1, d - 1, d, d + 1, 2 * d - 1,
-             2 * d, 3 * d + 1, -1, -d + 1, -d, -d - 1, -2 * d, -3 * d - 2]
+    edges = [
+        0,
+        1,
+        2,
+        d // 2 - 1,
+        d // 2,
+        d // 2 + 1,
+        d - 1,
+        d,
+        d + 1,
+        2 * d - 1,
+        2 * d,
+        3 * d + 1,
+        -1,
+        -d + 1,
+        -d,
+        -d - 1,
+        -2 * d,
+        -3 * d - 2,
+    ]
     edges += list(range(-20, 21))
     if dtype in FLOATS:
-        edges += [0.5, -0.5, 0.1, d - 0.5, d + 0.25, d / 2 + 0.5, -d - 0.5, 1e-30,
-                  -0.0, 2.5e18, 1e30, math.inf, -math.inf, math.nan, 8388607.5,
-                  5e6 + 0.75, -5e6 - 0.25]
+        edges += [
+            0.5,
+            -0.5,
+            0.1,
+            d - 0.5,
+            d + 0.25,
+            d / 2 + 0.5,
+            -d - 0.5,
+            1e-30,
+            -0.0,
+            2.5e18,
+            1e30,
+            math.inf,
+            -math.inf,
+            math.nan,
+            8388607.5,
+            5e6 + 0.75,
+            -5e6 - 0.25,
+        ]
         return edges + ([-1e30, -2.5e18] if below_minus_2_62 else [])
     info = np.iinfo(getattr(np, dtype))
     edges += [info.min, info.min + 1, info.max - 1, info.max]
@@ -61,8 +95,7 @@ def step_values(dtype, d, below_minus_2_62=True):
 def step_buffer(dtype, values):
     """(raw bits for an emulator, a function from such bits to an mx.array)."""
     if dtype == "bfloat16":
-        bits = np.array(mx.array(np.array(values, np.float32)).astype(mx.bfloat16)
-                        .view(mx.uint16))
+        bits = np.array(mx.array(np.array(values, np.float32)).astype(mx.bfloat16).view(mx.uint16))
         return bits, lambda a: mx.array(a).view(mx.bfloat16)
     if dtype == "bool":
         raw = np.array(values, np.bool_)
@@ -81,7 +114,8 @@ def strided_steps(step, values, layout):
     raw, to_mx = step_buffer(step, values)
     base = np.resize(raw, length)
     view = np.lib.stride_tricks.as_strided(
-        base[offset:], shape, [s * base.itemsize for s in strides])
+        base[offset:], shape, [s * base.itemsize for s in strides]
+    )
     return base, to_mx(np.ascontiguousarray(view)), shape, list(strides), offset
 
 
@@ -89,8 +123,10 @@ def write_case(directory, meta, buffers=None):
     """A case for an emulator: meta.txt (one `key values...` line per entry of
     `meta`) and the raw buffers step, init, end and decay_steps (empty where
     not given)."""
-    lines = [f"{key} " + (" ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
-             for key, v in meta.items()]
+    lines = [
+        f"{key} " + (" ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
+        for key, v in meta.items()
+    ]
     (directory / "meta.txt").write_text("\n".join(lines) + "\n")
     for name in ("step", "init", "end", "decay_steps"):
         raw = (buffers or {}).get(name)

@@ -11,8 +11,11 @@ from pathlib import Path
 # pip download takes a wheel only for a platform tag given here, not for an
 # older one that the tag implies: the NVRTC 12 wheels are manylinux_2_12,
 # the mlx-cuda ones manylinux_2_35.
-PLATFORMS = [arg for tag in ("manylinux_2_35", "manylinux_2_17", "manylinux_2_12")
-             for arg in ("--platform", f"{tag}_x86_64")]
+PLATFORMS = [
+    arg
+    for tag in ("manylinux_2_35", "manylinux_2_17", "manylinux_2_12")
+    for arg in ("--platform", f"{tag}_x86_64")
+]
 
 
 def cache_dir():
@@ -31,10 +34,23 @@ def unpacked(requirement, name):
     wheels = sorted(root.glob(f"{name}-*.whl"))
     if not wheels:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-             *PLATFORMS, "--python-version", "3.12",
-             "-d", str(root), requirement],
-            check=True)
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary=:all:",
+                *PLATFORMS,
+                "--python-version",
+                "3.12",
+                "-d",
+                str(root),
+                requirement,
+            ],
+            check=True,
+        )
         wheels = sorted(root.glob(f"{name}-*.whl"))
     with zipfile.ZipFile(wheels[-1]) as z:
         z.extractall(target)

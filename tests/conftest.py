@@ -84,7 +84,7 @@ GPU_PAIRS = [(d, mx.float32) for d in INT_DTYPES + [mx.float32]] + [
 
 
 def dtype_name(dtype):
-    """"int32", "bool", ...: the name NumPy and the Metal emulator use."""
+    """ "int32", "bool", ...: the name NumPy and the Metal emulator use."""
     return "bool" if dtype == mx.bool_ else str(dtype).split(".")[-1]
 
 
@@ -134,8 +134,10 @@ def truth(step, init, decay_steps, end=0.0):
     end = np.asarray(end, dtype=np.float64)
     d_obj = np.asarray(decay_steps).astype(object)
     s, init, end, d_obj = np.broadcast_arrays(s, init, end, d_obj)
-    if s.dtype == object and (s.size == 0 or max(abs(int(v)) for v in s.flat) < 2**62) and (
-        d_obj.size == 0 or max(int(v) for v in d_obj.flat) <= 2**61
+    if (
+        s.dtype == object
+        and (s.size == 0 or max(abs(int(v)) for v in s.flat) < 2**62)
+        and (d_obj.size == 0 or max(int(v) for v in d_obj.flat) <= 2**61)
     ):
         s = s.astype(np.int64)
     d_max = max(int(v) for v in d_obj.flat) if d_obj.size else 0
@@ -230,9 +232,7 @@ def reference_or_none(init, decay_steps, end, step):
 OUR_ULPS = {mx.float16: 1.0, mx.bfloat16: 1.0, mx.float32: 4.0, mx.float64: 8.0}
 
 
-def check_against_truth_and_reference(
-    ours, step, init, decay_steps, end=0.0, ref=None, ulps=None
-):
+def check_against_truth_and_reference(ours, step, init, decay_steps, end=0.0, ref=None, ulps=None):
     """Our values are within a few ulps of the truth (scaled to the larger
     of the value and the range, because init and end are rounded to the
     output dtype) and never worse than the reference by more than that."""
@@ -256,9 +256,9 @@ def check_against_truth_and_reference(
         assert ref.dtype == ours.dtype
         assert ref.shape == ours.shape
         ref_err = np.abs(to_numpy(ref).astype(np.float64) - t)
-        assert np.all(
-            (err <= ref_err + tol) | (np.isnan(got) & np.isnan(t))
-        ), "less accurate than mlx.optimizers.cosine_decay"
+        assert np.all((err <= ref_err + tol) | (np.isnan(got) & np.isnan(t))), (
+            "less accurate than mlx.optimizers.cosine_decay"
+        )
 
 
 @pytest.fixture
@@ -272,4 +272,3 @@ def restore_threads():
 @pytest.fixture
 def rng():
     return np.random.default_rng(20260502)
-

@@ -18,9 +18,9 @@ import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
+from conftest import EXAMPLES, ROOT, find_cxx, truth
 
 import mlx_cosine_decay
-from conftest import EXAMPLES, ROOT, find_cxx, truth
 from mlx_cosine_decay._cmake import cmake_dir
 
 REPO = ROOT
@@ -84,8 +84,18 @@ def _build_example(cmake, tmp_path, prefix_path):
     source = tmp_path / "example"
     shutil.copytree(EXAMPLE, source)  # nothing may point back into the repo
     build = tmp_path / "example-build"
-    _run([cmake, "-S", source, "-B", build, *_generator_args(),
-          "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_PREFIX_PATH={prefix_path}"])
+    _run(
+        [
+            cmake,
+            "-S",
+            source,
+            "-B",
+            build,
+            *_generator_args(),
+            "-DCMAKE_BUILD_TYPE=Release",
+            f"-DCMAKE_PREFIX_PATH={prefix_path}",
+        ]
+    )
     _run([cmake, "--build", build, "-j2"])
     app = build / "app"
     return _run([app], timeout=60), (build / "CMakeCache.txt").read_text()
@@ -118,7 +128,9 @@ def _mlx_prefix():
     return Path(
         subprocess.run(
             [sys.executable, "-m", "mlx", "--cmake-dir"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     )
 
@@ -154,9 +166,19 @@ def test_cpp_example_against_pip_install_gives_the_python_values(tmp_path):
 def test_cpp_example_against_cmake_install_gives_the_python_values(tmp_path):
     cmake = _cmake()
     build, prefix = tmp_path / "build", tmp_path / "prefix"
-    _run([cmake, "-S", REPO, "-B", build, *_generator_args(),
-          "-DCMAKE_BUILD_TYPE=Release", "-DMLX_COSINE_DECAY_BUILD_PYTHON=OFF",
-          f"-DCMAKE_PREFIX_PATH={_mlx_prefix()}"])
+    _run(
+        [
+            cmake,
+            "-S",
+            REPO,
+            "-B",
+            build,
+            *_generator_args(),
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DMLX_COSINE_DECAY_BUILD_PYTHON=OFF",
+            f"-DCMAKE_PREFIX_PATH={_mlx_prefix()}",
+        ]
+    )
     _run([cmake, "--build", build, "-j2"], timeout=1800)
     _run([cmake, "--install", build, "--prefix", prefix])
     headers = sorted(p.relative_to(prefix) for p in prefix.rglob("*.h"))

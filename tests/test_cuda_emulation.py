@@ -33,9 +33,20 @@ LAUNCHES = [(256, 4), (32, 1)]
 @pytest.fixture(scope="module")
 def emulator(cxx, tmp_path_factory):
     exe = tmp_path_factory.mktemp("cuda_emulation") / "emulate"
-    cmd = [cxx, "-std=c++17", "-O1", "-ffp-contract=off", "-Wall", "-Wextra",
-           f"-I{CSRC}", f"-I{CUDA_EMULATION}", f"-I{MLX_INCLUDE}",
-           str(CUDA_EMULATION / "emulate.cpp"), "-o", str(exe)]
+    cmd = [
+        cxx,
+        "-std=c++17",
+        "-O1",
+        "-ffp-contract=off",
+        "-Wall",
+        "-Wextra",
+        f"-I{CSRC}",
+        f"-I{CUDA_EMULATION}",
+        f"-I{MLX_INCLUDE}",
+        str(CUDA_EMULATION / "emulate.cpp"),
+        "-o",
+        str(exe),
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[:4000]
     return exe
@@ -48,30 +59,57 @@ class Cases:
         self.tmp = tmp
         self.dirs = []
 
-    def add(self, *, variant, step, out, threads, work_per_thread, size, scalars,
-            idx=32, generated=False, array_params=False, donate=False, shape=(),
-            strides=None, offsets=(0, 0, 0, 0), buffers=None):
+    def add(
+        self,
+        *,
+        variant,
+        step,
+        out,
+        threads,
+        work_per_thread,
+        size,
+        scalars,
+        idx=32,
+        generated=False,
+        array_params=False,
+        donate=False,
+        shape=(),
+        strides=None,
+        offsets=(0, 0, 0, 0),
+        buffers=None,
+    ):
         d = self.tmp / f"case{len(self.dirs)}"
         d.mkdir()
         per_block = threads * work_per_thread
-        em.write_case(d, {
-            "variant": variant, "step": step, "out": out, "idx": idx,
-            "work_per_thread": work_per_thread, "generated": int(generated),
-            "array_params": int(array_params), "donate": int(donate),
-            "scalars": scalars, "size": size,
-            "launch": (max(1, -(-size // per_block)), threads),
-            "shape": shape, "strides": [s for st in (strides or []) for s in st],
-            "offsets": offsets,
-        }, buffers)
+        em.write_case(
+            d,
+            {
+                "variant": variant,
+                "step": step,
+                "out": out,
+                "idx": idx,
+                "work_per_thread": work_per_thread,
+                "generated": int(generated),
+                "array_params": int(array_params),
+                "donate": int(donate),
+                "scalars": scalars,
+                "size": size,
+                "launch": (max(1, -(-size // per_block)), threads),
+                "shape": shape,
+                "strides": [s for st in (strides or []) for s in st],
+                "offsets": offsets,
+            },
+            buffers,
+        )
         self.dirs.append((d, out))
         return len(self.dirs) - 1
 
     def run(self, emulator):
-        r = subprocess.run([str(emulator)] + [str(d) for d, _ in self.dirs],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [str(emulator)] + [str(d) for d, _ in self.dirs], capture_output=True, text=True
+        )
         assert r.returncode == 0, r.stderr
-        return [np.fromfile(d / "out.bin", dtype=em.bits_dtype(out))
-                for d, out in self.dirs]
+        return [np.fromfile(d / "out.bin", dtype=em.bits_dtype(out)) for d, out in self.dirs]
 
 
 def raw_array(dtype, values):
@@ -83,8 +121,13 @@ def raw_array(dtype, values):
 def cpu(step, init, end, d, out):
     """The CPU path with init and end as arrays of the output dtype (values
     exact in every output dtype, so the scalar path computes the same)."""
-    r = _ext.cosine_decay(step, mx.array(init, em.mx_dtype(out)), mx.array(d, mx.int64),
-                          mx.array(end, em.mx_dtype(out)), stream=mx.cpu)
+    r = _ext.cosine_decay(
+        step,
+        mx.array(init, em.mx_dtype(out)),
+        mx.array(d, mx.int64),
+        mx.array(end, em.mx_dtype(out)),
+        stream=mx.cpu,
+    )
     assert r.dtype == em.mx_dtype(out)
     return r
 
@@ -92,8 +135,11 @@ def cpu(step, init, end, d, out):
 def bits_of(a):
     if a.dtype == mx.bfloat16:
         a = a.view(mx.uint16)
-    return np.array(a).reshape(-1).view(
-        {mx.float32: np.uint32, mx.float16: np.uint16, mx.uint16: np.uint16}[a.dtype])
+    return (
+        np.array(a)
+        .reshape(-1)
+        .view({mx.float32: np.uint32, mx.float16: np.uint16, mx.uint16: np.uint16}[a.dtype])
+    )
 
 
 def assert_identical(got, want, out, what):
@@ -115,9 +161,17 @@ def test_contiguous_equals_cpu(emulator, tmp_path, step, out):
         want = cpu(steps, init, end, d, out)
         for idx in (32, 64):
             for threads, n in LAUNCHES:
-                cases.add(variant="contiguous", step=step, out=out, idx=idx,
-                          threads=threads, work_per_thread=n, size=raw.size,
-                          scalars=(init, end, d, 0), buffers={"step": raw})
+                cases.add(
+                    variant="contiguous",
+                    step=step,
+                    out=out,
+                    idx=idx,
+                    threads=threads,
+                    work_per_thread=n,
+                    size=raw.size,
+                    scalars=(init, end, d, 0),
+                    buffers={"step": raw},
+                )
                 checks.append((want, f"D={d} idx={idx} launch={threads}x{n}"))
     for got, (want, what) in zip(cases.run(emulator), checks, strict=True):
         assert_identical(got, want, out, what)
@@ -129,9 +183,17 @@ def test_contiguous_in_place(emulator, tmp_path, step, out):
     cases, checks = Cases(tmp_path), []
     for d in (7, 1000, 3 * 10**9):
         raw, steps = raw_array(step, em.step_values(step, d))
-        cases.add(variant="contiguous", step=step, out=out, threads=32,
-                  work_per_thread=4, size=raw.size, scalars=(1.5, -0.25, d, 0),
-                  donate=True, buffers={"step": raw})
+        cases.add(
+            variant="contiguous",
+            step=step,
+            out=out,
+            threads=32,
+            work_per_thread=4,
+            size=raw.size,
+            scalars=(1.5, -0.25, d, 0),
+            donate=True,
+            buffers={"step": raw},
+        )
         checks.append((cpu(steps, 1.5, -0.25, d, out), f"D={d}"))
     for got, (want, what) in zip(cases.run(emulator), checks, strict=True):
         assert_identical(got, want, out, what)
@@ -144,14 +206,25 @@ def test_strided_scalar_params_equal_cpu(emulator, tmp_path, step, out):
     for layout in em.LAYOUTS:
         for d in (7, 2**23 + 1, 2**30, 10**12):
             base, steps, shape, strides, offset = em.strided_steps(
-                step, em.step_values(step, d), layout)
+                step, em.step_values(step, d), layout
+            )
             want = cpu(steps, init, end, d, out)
             zeros = [0] * len(shape)
             for idx in (32, 64):
-                cases.add(variant="strided", step=step, out=out, idx=idx, threads=32,
-                          work_per_thread=1, size=steps.size, scalars=(init, end, d, 0),
-                          shape=shape, strides=[strides, zeros, zeros, zeros],
-                          offsets=(offset, 0, 0, 0), buffers={"step": base})
+                cases.add(
+                    variant="strided",
+                    step=step,
+                    out=out,
+                    idx=idx,
+                    threads=32,
+                    work_per_thread=1,
+                    size=steps.size,
+                    scalars=(init, end, d, 0),
+                    shape=shape,
+                    strides=[strides, zeros, zeros, zeros],
+                    offsets=(offset, 0, 0, 0),
+                    buffers={"step": base},
+                )
                 checks.append((want, f"{layout} D={d} idx={idx}"))
     for got, (want, what) in zip(cases.run(emulator), checks, strict=True):
         assert_identical(got, want, out, what)
@@ -168,17 +241,26 @@ def test_strided_array_params_equal_cpu(emulator, tmp_path, step, out):
     cases, checks = Cases(tmp_path), []
     for ds in ([7, 10**12, 2**62, 3 * 10**9], [1, 2**23 + 1, -3, 2**40]):
         base, steps, shape, strides, offset = em.strided_steps(
-            step, em.step_values(step, ds[0]), "transposed")
+            step, em.step_values(step, ds[0]), "transposed"
+        )
         d = np.array(ds, np.int64)
         want = cpu(steps, init.reshape(3, 1, 1), end, d.reshape(4, 1), out)
         for idx in (32, 64):
-            cases.add(variant="strided", step=step, out=out, idx=idx, threads=32,
-                      work_per_thread=1, size=steps.size, scalars=(0.0, 0.0, 1, 0),
-                      array_params=True, shape=shape,
-                      strides=[strides, [1, 0, 0], [0, 0, 1], [0, 1, 0]],
-                      offsets=(offset, 0, 0, 0),
-                      buffers={"step": base, "init": init_raw, "end": end_raw,
-                               "decay_steps": d})
+            cases.add(
+                variant="strided",
+                step=step,
+                out=out,
+                idx=idx,
+                threads=32,
+                work_per_thread=1,
+                size=steps.size,
+                scalars=(0.0, 0.0, 1, 0),
+                array_params=True,
+                shape=shape,
+                strides=[strides, [1, 0, 0], [0, 0, 1], [0, 1, 0]],
+                offsets=(offset, 0, 0, 0),
+                buffers={"step": base, "init": init_raw, "end": end_raw, "decay_steps": d},
+            )
             checks.append((want, f"D={ds} idx={idx}"))
     for got, (want, what) in zip(cases.run(emulator), checks, strict=True):
         assert_identical(got, want, out, what)
@@ -192,16 +274,27 @@ def test_generated_steps_equal_cpu(emulator, tmp_path, start):
     end = np.array([0.0, -0.25, 0.125], np.float32)
     d = np.array([[1, 7, 10**6], [3 * 10**9, 2**40 + 3, 16]], np.int64)
     n = 9
-    want = _ext.cosine_decay_values(mx.array(init.reshape(2, 1)), mx.array(d),
-                                    mx.array(end), n, start, stream=mx.cpu)
+    want = _ext.cosine_decay_values(
+        mx.array(init.reshape(2, 1)), mx.array(d), mx.array(end), n, start, stream=mx.cpu
+    )
     assert want.dtype == mx.float32
     cases = Cases(tmp_path)
     for idx in (32, 64):
-        cases.add(variant="strided", step="int64", out="float32", idx=idx, threads=32,
-                  work_per_thread=1, size=want.size, scalars=(0.0, 0.0, 1, start),
-                  generated=True, array_params=True, shape=(2, 3, n),
-                  strides=[[0, 0, 1], [1, 0, 0], [0, 1, 0], [3, 1, 0]],
-                  buffers={"init": init, "end": end, "decay_steps": d})
+        cases.add(
+            variant="strided",
+            step="int64",
+            out="float32",
+            idx=idx,
+            threads=32,
+            work_per_thread=1,
+            size=want.size,
+            scalars=(0.0, 0.0, 1, start),
+            generated=True,
+            array_params=True,
+            shape=(2, 3, n),
+            strides=[[0, 0, 1], [1, 0, 0], [0, 1, 0], [3, 1, 0]],
+            buffers={"init": init, "end": end, "decay_steps": d},
+        )
     for got in cases.run(emulator):
         assert_identical(got, want, "float32", f"start={start}")
 
@@ -216,12 +309,29 @@ def test_generated_steps_scalar_params_equal_cpu(emulator, tmp_path, start):
         want = _ext.cosine_decay_values(init, d, end, n, start, stream=mx.cpu)
         f32 = (float(np.float32(init)), float(np.float32(end)), d, start)
         for threads, k in LAUNCHES:
-            cases.add(variant="contiguous", step="int64", out="float32", threads=threads,
-                      work_per_thread=k, size=n, scalars=f32, generated=True)
+            cases.add(
+                variant="contiguous",
+                step="int64",
+                out="float32",
+                threads=threads,
+                work_per_thread=k,
+                size=n,
+                scalars=f32,
+                generated=True,
+            )
             checks.append((want, f"contiguous D={d} launch={threads}x{k}"))
-        cases.add(variant="strided", step="int64", out="float32", threads=32,
-                  work_per_thread=1, size=n, scalars=f32, generated=True, shape=(n,),
-                  strides=[[1], [0], [0], [0]])
+        cases.add(
+            variant="strided",
+            step="int64",
+            out="float32",
+            threads=32,
+            work_per_thread=1,
+            size=n,
+            scalars=f32,
+            generated=True,
+            shape=(n,),
+            strides=[[1], [0], [0], [0]],
+        )
         checks.append((want, f"strided D={d}"))
     for got, (want, what) in zip(cases.run(emulator), checks, strict=True):
         assert_identical(got, want, "float32", what)
@@ -231,9 +341,16 @@ def test_emulation_detects_a_wrong_kernel(emulator, tmp_path):
     # The comparison is not vacuous: a different decay_steps changes the bits.
     raw, steps = raw_array("int32", em.step_values("int32", 1000))
     cases = Cases(tmp_path)
-    cases.add(variant="contiguous", step="int32", out="float32", threads=32,
-              work_per_thread=4, size=raw.size, scalars=(1.0, 0.0, 1001, 0),
-              buffers={"step": raw})
+    cases.add(
+        variant="contiguous",
+        step="int32",
+        out="float32",
+        threads=32,
+        work_per_thread=4,
+        size=raw.size,
+        scalars=(1.0, 0.0, 1001, 0),
+        buffers={"step": raw},
+    )
     (got,) = cases.run(emulator)
     with pytest.raises(AssertionError):
         assert_identical(got, cpu(steps, 1.0, 0.0, 1000, "float32"), "float32", "D=1001")

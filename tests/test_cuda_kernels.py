@@ -46,7 +46,8 @@ def test_every_kernel_has_its_own_expression():
     expressions = [_ext._cuda_kernel(*spec) for spec in kernel_specs()]
     assert len(set(expressions)) == len(expressions) == 90
     assert _ext._cuda_kernel(True, False, False, mx.int32, mx.float32, False) == (
-        "cosine_decay_cuda::cosine_decay_contiguous<int, float, unsigned int, 4, false>")
+        "cosine_decay_cuda::cosine_decay_contiguous<int, float, unsigned int, 4, false>"
+    )
 
 
 def nvrtc_libraries():
@@ -54,9 +55,11 @@ def nvrtc_libraries():
     `test` extra) and nvidia-cuda-nvrtc-cu12 where installed."""
     spec = importlib.util.find_spec("nvidia")
     found = {}
-    for root in (spec.submodule_search_locations if spec else []):
-        for version, rel in (("13", "cu13/lib/libnvrtc.so.13"),
-                             ("12", "cuda_nvrtc/lib/libnvrtc.so.12")):
+    for root in spec.submodule_search_locations if spec else []:
+        for version, rel in (
+            ("13", "cu13/lib/libnvrtc.so.13"),
+            ("12", "cuda_nvrtc/lib/libnvrtc.so.12"),
+        ):
             if (Path(root) / rel).exists():
                 found.setdefault(version, Path(root) / rel)
     return found
@@ -75,8 +78,12 @@ class Nvrtc:
         """Compiles the expressions in one program; returns the image's size,
         the lowered names and the log."""
         lib, prog = self.lib, ctypes.c_void_p()
-        self.check(lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(),
-                                          b"cosine_decay.cu", 0, None, None), "create")
+        self.check(
+            lib.nvrtcCreateProgram(
+                ctypes.byref(prog), source.encode(), b"cosine_decay.cu", 0, None, None
+            ),
+            "create",
+        )
         try:
             for e in expressions:
                 self.check(lib.nvrtcAddNameExpression(prog, e.encode()), "name")
@@ -90,8 +97,9 @@ class Nvrtc:
             names = {}
             for e in expressions:
                 lowered = ctypes.c_char_p()
-                self.check(lib.nvrtcGetLoweredName(prog, e.encode(), ctypes.byref(lowered)),
-                           "lowered name")
+                self.check(
+                    lib.nvrtcGetLoweredName(prog, e.encode(), ctypes.byref(lowered)), "lowered name"
+                )
                 names[e] = lowered.value.decode()
             get_size = lib.nvrtcGetPTXSize if arch.startswith("compute_") else lib.nvrtcGetCUBINSize
             self.check(get_size(prog, ctypes.byref(size)), "image size")

@@ -21,7 +21,8 @@ from mlx_cosine_decay import _ext
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or platform.machine() != "x86_64",
-    reason="the CUDA wheels of MLX are for Linux x86_64")
+    reason="the CUDA wheels of MLX are for Linux x86_64",
+)
 
 PACKAGE = Path(_ext.__file__).parent
 PLUGIN = PACKAGE / "lib" / "libmlx_cosine_decay_cuda.so"
@@ -32,8 +33,9 @@ def dynamic_symbols(path, defined):
     nm = shutil.which("nm")
     assert nm, "binutils' nm is needed"
     flag = "--defined-only" if defined else "--undefined-only"
-    out = subprocess.run([nm, "-D", flag, str(path)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [nm, "-D", flag, str(path)], capture_output=True, text=True, check=True
+    ).stdout
     symbols = set()
     for line in out.splitlines():
         parts = line.split()
@@ -45,8 +47,9 @@ def dynamic_symbols(path, defined):
 
 
 def needed(path):
-    out = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["readelf", "-d", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     return [line.split("[")[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
 
 
@@ -83,7 +86,8 @@ def test_plugin_is_installed_beside_the_main_library():
     assert MAIN.exists()
     assert PLUGIN.exists(), (
         "the CUDA plugin was not built: a build without isolation needs the build "
-        "requirements nvidia-cuda-runtime and nvidia-cuda-crt (or a CUDA toolkit)")
+        "requirements nvidia-cuda-runtime and nvidia-cuda-crt (or a CUDA toolkit)"
+    )
     assert set(needed(PLUGIN)) >= {"libmlx.so", "libmlx_cosine_decay.so"}
     assert not any("cuda" in n or "nvrtc" in n for n in needed(PLUGIN))  # found at run time
 
@@ -103,4 +107,3 @@ def test_symbols_resolve_against_cuda_libmlx(cuda):
     # The check can fail: the CPU libmlx lacks the CUDA backend the plugin uses.
     cpu_libmlx = Path(mx.__file__).parent / "lib" / "libmlx.so"
     assert any("cu14CommandEncoder" in s for s in unresolved(PLUGIN, cpu_libmlx))
-

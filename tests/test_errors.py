@@ -8,9 +8,9 @@ import sys
 import mlx.core as mx
 import mlx.optimizers as optim
 import pytest
+from conftest import FLOAT_DTYPES
 
 import mlx_cosine_decay as mcd
-from conftest import FLOAT_DTYPES
 
 
 @pytest.mark.parametrize("d", [0, -1, -(10**12)])
@@ -84,8 +84,17 @@ def test_float_array_decay_steps_are_rejected(dtype):
         (mx.array(0, dtype=mx.int8), 0),
         (mx.array([3, 0], dtype=mx.uint8), 0),
     ],
-    ids=["int32", "int16", "int16-negative", "int32-negative", "int64-2d", "int64-large",
-         "int64-column", "int8-0d", "uint8"],
+    ids=[
+        "int32",
+        "int16",
+        "int16-negative",
+        "int32-negative",
+        "int64-2d",
+        "int64-large",
+        "int64-column",
+        "int8-0d",
+        "uint8",
+    ],
 )
 def test_array_decay_steps_with_bad_entry_fail_at_construction_naming_it(d, bad):
     msg = rf"^decay_steps must be greater than 0, but got {bad}\.$"

@@ -19,8 +19,10 @@ from mlx_cosine_decay import _ext, cosine_decay
 
 CUDA = mx.cuda.is_available() and _ext._cuda_plugin_loaded()
 if not (mx.metal.is_available() or CUDA):
-    pytest.skip("no GPU that the op serves: needs Apple silicon, or CUDA MLX with our plugin",
-                allow_module_level=True)
+    pytest.skip(
+        "no GPU that the op serves: needs Apple silicon, or CUDA MLX with our plugin",
+        allow_module_level=True,
+    )
 
 
 def both(f):
@@ -81,7 +83,8 @@ def test_generated_values_match_the_cpu():
     end = mx.array([0.0, -0.25, 0.125])
     for start in (-20, 0, 10**6 - 4):
         gpu, cpu, out = both(
-            lambda s: _ext.cosine_decay_values(init, d, end, 1000, start, stream=s))
+            lambda s: _ext.cosine_decay_values(init, d, end, 1000, start, stream=s)
+        )
         assert_close(gpu, cpu, out)
 
 
@@ -103,16 +106,24 @@ def test_float64_is_rejected_on_the_gpu():
 def test_gpu_stream_stays_on_the_gpu():
     # resolve_stream sends a GPU stream to the CPU only where no GPU kernel
     # serves the op (CUDA MLX without our plugin).
-    assert _ext._node_device(_ext.cosine_decay(mx.arange(10), 1.0, 10, 0.0,
-                                               stream=mx.gpu)) == "gpu"
+    assert _ext._node_device(_ext.cosine_decay(mx.arange(10), 1.0, 10, 0.0, stream=mx.gpu)) == "gpu"
     with mx.stream(mx.gpu):
         assert _ext._node_device(cosine_decay(1.0, 10)(mx.arange(10))) == "gpu"
 
 
-@pytest.mark.parametrize("step,out", [
-    (mx.int32, mx.float32), (mx.uint8, mx.float32), (mx.int64, mx.float32),
-    (mx.float32, mx.float32), (mx.float16, mx.float16), (mx.float16, mx.float32),
-    (mx.bfloat16, mx.bfloat16), (mx.bfloat16, mx.float32)])
+@pytest.mark.parametrize(
+    "step,out",
+    [
+        (mx.int32, mx.float32),
+        (mx.uint8, mx.float32),
+        (mx.int64, mx.float32),
+        (mx.float32, mx.float32),
+        (mx.float16, mx.float16),
+        (mx.float16, mx.float32),
+        (mx.bfloat16, mx.bfloat16),
+        (mx.bfloat16, mx.float32),
+    ],
+)
 def test_array_params_every_output_dtype(step, out):
     steps = step_array(step, 1000).reshape(-1, 1)
     init = mx.array([1.0, -0.5, 0.75, 3.0], out)
@@ -124,15 +135,15 @@ def test_array_params_every_output_dtype(step, out):
 
 
 def test_values_scalar_params_and_donation():
-    gpu, cpu, dtype = both(lambda s: _ext.cosine_decay_values(0.1, 1000, 1e-3, 5000, -2500,
-                                                              stream=s))
+    gpu, cpu, dtype = both(
+        lambda s: _ext.cosine_decay_values(0.1, 1000, 1e-3, 5000, -2500, stream=s)
+    )
     assert_close(gpu, cpu, dtype)
     # A donated step buffer (int32 -> float32) becomes the output.
     steps = mx.arange(-3000, 3000, dtype=mx.int32)
     want = _ext.cosine_decay(steps, 0.1, 1000, 0.0, stream=mx.cpu)
     mx.eval(want)
-    got = _ext.cosine_decay(mx.arange(-3000, 3000, dtype=mx.int32), 0.1, 1000, 0.0,
-                            stream=mx.gpu)
+    got = _ext.cosine_decay(mx.arange(-3000, 3000, dtype=mx.int32), 0.1, 1000, 0.0, stream=mx.gpu)
     mx.eval(got)
     assert_close(np.array(got), np.array(want), mx.float32)
 
@@ -149,19 +160,20 @@ def test_64_bit_indices():
     assert_close(np.array(tail), np.array(want), mx.float32)
 
 
-
 def test_family_nodes_and_results():
     # Warm restarts run on the CPU everywhere; warmup runs in the Metal
     # shader, but on CUDA on the CPU (its pow, sin and cos are not glibc's,
     # so results would not be the CPU's bit for bit).
     steps = mx.arange(-5, 3000)
-    warmup = _ext.cosine_decay(steps, 0.1, 1000, 1e-4, warmup_steps=100,
-                               warmup_init=1e-3, exponent=2.0, stream=mx.gpu)
+    warmup = _ext.cosine_decay(
+        steps, 0.1, 1000, 1e-4, warmup_steps=100, warmup_init=1e-3, exponent=2.0, stream=mx.gpu
+    )
     restarts = _ext.cosine_decay_restarts(steps, 0.1, 100, 1e-4, stream=mx.gpu)
     assert _ext._node_device(warmup) == ("cpu" if CUDA else "gpu")
     assert _ext._node_device(restarts) == "cpu"
-    want = _ext.cosine_decay(steps, 0.1, 1000, 1e-4, warmup_steps=100,
-                             warmup_init=1e-3, exponent=2.0, stream=mx.cpu)
+    want = _ext.cosine_decay(
+        steps, 0.1, 1000, 1e-4, warmup_steps=100, warmup_init=1e-3, exponent=2.0, stream=mx.cpu
+    )
     gpu, cpu = np.array(warmup), np.array(want)
     if CUDA:
         assert np.array_equal(gpu.view(np.uint32), cpu.view(np.uint32))

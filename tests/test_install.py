@@ -23,10 +23,7 @@ def test_extras_follow_mlx():
 def import_without_backend():
     # `import mlx.core` fails as it does when libmlx.so is missing; the front
     # end itself (`mlx`) is there.
-    code = (
-        "import sys; sys.modules['mlx.core'] = None\n"
-        "import mlx_cosine_decay\n"
-    )
+    code = "import sys; sys.modules['mlx.core'] = None\nimport mlx_cosine_decay\n"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
 

@@ -9,8 +9,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 import pytest
-
-from conftest import reference, to_numpy, truth
+from conftest import to_numpy, truth
 
 import mlx_cosine_decay as mcd
 

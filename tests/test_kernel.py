@@ -10,8 +10,6 @@ import sys
 import mlx.core as mx
 import numpy as np
 import pytest
-
-import mlx_cosine_decay as mcd
 from conftest import (
     FLOAT_DTYPES,
     INT_DTYPES,
@@ -23,6 +21,8 @@ from conftest import (
     truth,
     ulp_error,
 )
+
+import mlx_cosine_decay as mcd
 
 # The CPU computes in double (a polynomial exact to 3e-12) and rounds once to
 # float32: correctly rounded but for 2e-3 ulp.
@@ -136,7 +136,12 @@ def test_donated_step_buffer_with_steps_below_minus_d_within_half_ulp(n):
 # an explicit step array.
 SHARED_INITS = [0.1, 1.0, -0.5, 0.0, 3.0]  # 5 rows of 1000+ steps: shared (from 4096 values)
 SHARED_ENDS = [0.0, 1e-3, 0.25, 0.0, -3.0]
-INT_VIEW = {mx.float16: mx.uint16, mx.bfloat16: mx.uint16, mx.float32: mx.uint32, mx.float64: mx.uint64}
+INT_VIEW = {
+    mx.float16: mx.uint16,
+    mx.bfloat16: mx.uint16,
+    mx.float32: mx.uint32,
+    mx.float64: mx.uint64,
+}
 
 
 def assert_same_bits(got, want, what=""):
@@ -208,7 +213,9 @@ def test_groups_of_rows_sharing_a_curve_are_the_direct_values(dtype, n, threads)
     # decay_steps) pair share a curve; threads may split a group.
     inits, ds, ends = [0.1, 1.0], [7, 1000, 1001], [0.0, 1e-3, 0.25, -1.0, 2.0]
     grid = mcd.cosine_decay(
-        mx.array(inits, dtype).reshape(2, 1, 1), mx.array(ds).reshape(1, 3, 1), mx.array(ends, dtype)
+        mx.array(inits, dtype).reshape(2, 1, 1),
+        mx.array(ds).reshape(1, 3, 1),
+        mx.array(ends, dtype),
     )
     before = mcd.num_threads()
     try:
@@ -230,7 +237,7 @@ def test_same_bits_with_any_thread_count(restore_threads):
     # values of one schedule per row.
     sched = mcd.cosine_decay(0.3, 123_457, 0.002)
     base = mx.arange(-300_000, 700_000, dtype=mx.int64)
-    scattered = (np.arange(3 * 2**17 + 77, dtype=np.int64) * 7919 % 2_000_001 - 10**6)
+    scattered = np.arange(3 * 2**17 + 77, dtype=np.int64) * 7919 % 2_000_001 - 10**6
     cases = [
         lambda: sched(base),
         lambda: sched(base.astype(mx.float32) * 0.75),

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import mlx.core as mx
 import pytest
-
 from conftest import CSRC, EVAL_GPU, METAL_STUB
 
 MLX_INCLUDE = Path(mx.__file__).parent / "include"

@@ -3,12 +3,11 @@
 import mlx.core as mx
 import numpy as np
 import pytest
-
 from conftest import (
-    _truth_one,
     INT_DTYPES,
     NP_DTYPES,
     STEP_DTYPES,
+    _truth_one,
     check_against_truth_and_reference,
     reference,
     reference_or_none,

@@ -11,7 +11,6 @@ from math import factorial
 
 import numpy as np
 import pytest
-
 from conftest import MATH_HEADER
 
 PI = Decimal("3.141592653589793238462643383279502884197")

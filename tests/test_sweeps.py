@@ -13,9 +13,9 @@ import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
+from conftest import EXAMPLES, truth
 
 import mlx_cosine_decay as mcd
-from conftest import EXAMPLES, truth
 
 INITS = [0.1, 0.025]
 DECAYS = [1, 7, 1000]
@@ -74,7 +74,15 @@ def test_grid_within_2e_8_of_the_reference():
 # (start, num_steps, dtype of the explicit steps), int32 only where they fit.
 ARANGE_CASES = [
     (start, num_steps, dtype)
-    for start, num_steps in [(0, 0), (0, 1), (0, 2500), (17, 300), (-40, 300), (-10_000, 50), (2**40, 20)]
+    for start, num_steps in [
+        (0, 0),
+        (0, 1),
+        (0, 2500),
+        (17, 300),
+        (-40, 300),
+        (-10_000, 50),
+        (2**40, 20),
+    ]
     for dtype in (mx.int32, mx.int64)
     if dtype == mx.int64 or abs(start) + num_steps < 2**31
 ]

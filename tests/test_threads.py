@@ -43,7 +43,10 @@ def _limits():
 @pytest.mark.skipif(sys.platform != "linux", reason="glibc thread stacks from RLIMIT_STACK")
 def test_threads_that_cannot_start_do_not_abort():
     r = subprocess.run(
-        [sys.executable, "-c", SCRIPT], preexec_fn=_limits, capture_output=True, text=True,
+        [sys.executable, "-c", SCRIPT],
+        preexec_fn=_limits,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     # A Python exception would be acceptable; an abort (-6, 134) is not.

@@ -3,7 +3,6 @@
 import mlx.core as mx
 import numpy as np
 import pytest
-
 from conftest import reference, to_numpy, truth
 
 import mlx_cosine_decay as mcd

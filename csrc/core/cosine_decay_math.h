@@ -34,11 +34,11 @@
 #else
 #define COSINE_DECAY_INLINE inline __attribute__((always_inline))
 #define COSINE_DECAY_UNROLL _Pragma("GCC unroll 16")
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
-#include <algorithm>
 #define COSINE_DECAY_FMA std::fma
 #define COSINE_DECAY_FMOD std::fmod
 #define COSINE_DECAY_MIN std::min
@@ -114,9 +114,10 @@ COSINE_DECAY_INLINE double period_mod(double a, double b) {
 //     to float the rest). The Metal shader and float16/bfloat16 results.
 //   double, narrow: 6 terms fitted for least maximum relative error with
 //     c0 = 1 (Lawson's algorithm: least squares on 4000 Chebyshev points,
-//     reweighted by the error until it equioscillates). Error 3.0e-12 (5e-5 float32 ulp): float32
-//     results are correctly rounded but for that margin. The Taylor series
-//     needs 7 terms for 6.5e-11: one fma more in the per-step loop.
+//     reweighted by the error until it equioscillates). Error 3.0e-12 (5e-5
+//     float32 ulp): float32 results are correctly rounded but for that margin.
+//     The Taylor series needs 7 terms for 6.5e-11: one fma more in the per-step
+//     loop.
 //   double, wide: the Taylor series, 10 terms. Error 9.5e-18 (float64
 //     results).
 // tests/test_polynomials.py measures each against a 40-digit truth.

@@ -120,7 +120,8 @@ struct Operand {
   enum : int32_t { Step = 0, Init = 1, End = 2, DecaySteps = 3, Count = 4 };
 };
 
-COSINE_DECAY_DEVICE_FN int32_t stride_index(int32_t operand, int32_t axis, int32_t ndim) {
+COSINE_DECAY_DEVICE_FN int32_t
+stride_index(int32_t operand, int32_t axis, int32_t ndim) {
   return operand * ndim + axis;
 }
 

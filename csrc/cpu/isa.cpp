@@ -12,8 +12,8 @@
 
 namespace mlx_cosine_decay::cpu {
 
-#define DECLARE_ISA(isa) \
-  namespace isa {        \
+#define DECLARE_ISA(isa)                                     \
+  namespace isa {                                            \
   void dispatch(const Job& job, int64_t begin, int64_t end); \
   }
 DECLARE_ISA(baseline)

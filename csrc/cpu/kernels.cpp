@@ -167,7 +167,12 @@ void generated_row(
     hi = std::min(hi, last);
     if (lo <= hi) {
       decay_run<Wide>(
-          T(c + sign * lo), T(sign), near_end, out + (lo - first), hi - lo + 1, p);
+          T(c + sign * lo),
+          T(sign),
+          near_end,
+          out + (lo - first),
+          hi - lo + 1,
+          p);
     }
   };
   if (first < -d) { // below one period: the general kernel reduces them
@@ -487,8 +492,7 @@ void consecutive_row(int64_t first, Out* out, int64_t n, const Curve& c) {
 class Rows {
  public:
   Rows(const Job& job, int64_t row)
-      : strides_{&job.strides[Operand::Step], &job.strides[Operand::Init],
-                 &job.strides[Operand::End], &job.strides[Operand::DecaySteps]},
+      : strides_{&job.strides[Operand::Step], &job.strides[Operand::Init], &job.strides[Operand::End], &job.strides[Operand::DecaySteps]},
         shape_(job.shape),
         pos_(job.shape.size(), 0) {
     for (int ax = static_cast<int>(shape_.size()) - 2; ax >= 0; --ax) {
@@ -539,8 +543,8 @@ Curve curve_at(const Job& job, const Rows& rows, int64_t col) {
   auto* init = static_cast<const Param<Out>*>(job.data[Operand::Init]);
   auto* end = static_cast<const Param<Out>*>(job.data[Operand::End]);
   auto* d = static_cast<const int64_t*>(job.data[Operand::DecaySteps]);
-  double i = init ? double(init[rows.offset(Operand::Init, col)])
-                  : job.scalars.init;
+  double i =
+      init ? double(init[rows.offset(Operand::Init, col)]) : job.scalars.init;
   double e =
       end ? double(end[rows.offset(Operand::End, col)]) : job.scalars.end;
   return {
@@ -571,10 +575,12 @@ void steps_row(
     if (step_stride == 1) { // values(): the common case
       consecutive_row<Result>(first, out, n, c);
     } else if (fits) {
-      auto src = Generated<int32_t, false>{int32_t(first), int32_t(step_stride)};
+      auto src =
+          Generated<int32_t, false>{int32_t(first), int32_t(step_stride)};
       row<int32_t, Result>(src, out, n, c);
     } else {
-      row<int64_t, Result>(Generated<int64_t, false>{first, step_stride}, out, n, c);
+      row<int64_t, Result>(
+          Generated<int64_t, false>{first, step_stride}, out, n, c);
     }
   } else {
     auto* s = static_cast<const In*>(job.data[Operand::Step]) +
@@ -681,7 +687,8 @@ void run_direct(const Job& job, int64_t begin, int64_t end, bool per_element) {
         steps_row<In, Out>(job, rows, col + j, 1, out + o + j, c);
       }
     } else {
-      steps_row<In, Out>(job, rows, col, n, out + o, curve_at<Out>(job, rows, col));
+      steps_row<In, Out>(
+          job, rows, col, n, out + o, curve_at<Out>(job, rows, col));
     }
     o += n;
     col = 0;

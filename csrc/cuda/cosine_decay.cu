@@ -180,8 +180,8 @@ COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
 
 template <typename R, typename T, typename S>
 COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
-  bool crosses_zero = (p.init < T(0) && p.end > T(0)) ||
-      (p.init > T(0) && p.end < T(0));
+  bool crosses_zero =
+      (p.init < T(0) && p.end > T(0)) || (p.init > T(0) && p.end < T(0));
   return crosses_zero ? value_at<true>(s, p) : value_at<false>(s, p);
 }
 

@@ -150,10 +150,8 @@ struct Evaluator<float> {
 // cosine_decay's reduction of negative steps. Output::StepSlope: the
 // derivative, as the CPU computes it, in float.
 template <typename R, typename S>
-inline float warmup_value_at(
-    S s,
-    math::Params<R, float> p,
-    core::FamilyParams<float> f) {
+inline float
+warmup_value_at(S s, math::Params<R, float> p, core::FamilyParams<float> f) {
   if (f.output == core::Output::StepSlope) {
     return math::warmup_decay_slope<float>(
         static_cast<float>(s),
@@ -171,7 +169,8 @@ inline float warmup_value_at(
                                     : math::reduce_period(a, p);
   } else {
     R w = static_cast<R>(f.warmup_steps);
-    math::AfterWarmup<R> a = math::after_warmup<R>(s, w, static_cast<R>(w + p.d));
+    math::AfterWarmup<R> a =
+        math::after_warmup<R>(s, w, static_cast<R>(w + p.d));
     if (a.warming) {
       return math::warmup_value(
           static_cast<float>(a.step),
@@ -191,20 +190,25 @@ inline float warmup_value_at(
 // int64 (as Evaluator<float>) and the rest in float.
 template <typename S>
 struct FamilyEvaluator {
-  static float at(S s, float init, float end, int64_t d, core::FamilyParams<float> f) {
-    return warmup_value_at(s, math::make_params<int64_t, float>(init, end, d), f);
+  static float
+  at(S s, float init, float end, int64_t d, core::FamilyParams<float> f) {
+    return warmup_value_at(
+        s, math::make_params<int64_t, float>(init, end, d), f);
   }
 };
 
 template <>
 struct FamilyEvaluator<float> {
-  static float at(float s, float init, float end, int64_t d, core::FamilyParams<float> f) {
+  static float
+  at(float s, float init, float end, int64_t d, core::FamilyParams<float> f) {
     bool narrow = d <= 8388608 && f.warmup_steps <= 16777216 - 2 * d;
     const float limit = 4611686018427387904.0f; // 2^62
     if (!narrow && s > -limit && s < limit &&
         static_cast<float>(static_cast<int64_t>(s)) == s) {
       return warmup_value_at(
-          static_cast<int64_t>(s), math::make_params<int64_t, float>(init, end, d), f);
+          static_cast<int64_t>(s),
+          math::make_params<int64_t, float>(init, end, d),
+          f);
     }
     return warmup_value_at(s, math::make_params<float, float>(init, end, d), f);
   }
@@ -212,7 +216,12 @@ struct FamilyEvaluator<float> {
 
 // The schedule at one widened step: cosine_decay itself, or the family.
 template <typename S>
-inline float schedule_at(S s, float init, float end, int64_t d, core::FamilyParams<float> f) {
+inline float schedule_at(
+    S s,
+    float init,
+    float end,
+    int64_t d,
+    core::FamilyParams<float> f) {
   if (f.kind == core::Kind::Cosine) {
     return Evaluator<S>(init, end, d)(s);
   }
@@ -240,9 +249,13 @@ template <typename In, typename Out, typename IdxT, int N>
     for (int j = 0; j < N; ++j) {
       IdxT i = begin + static_cast<IdxT>(j);
       if (N == 1 || i < size) {
-        out[i] = Narrow<Out>::get(FamilyEvaluator<S>::at(
-            Widen<In>::get(step[i]), sc.params.init, sc.params.end,
-            sc.params.decay_steps, sc.family));
+        out[i] = Narrow<Out>::get(
+            FamilyEvaluator<S>::at(
+                Widen<In>::get(step[i]),
+                sc.params.init,
+                sc.params.end,
+                sc.params.decay_steps,
+                sc.family));
       }
     }
     return;
@@ -259,9 +272,9 @@ template <typename In, typename Out, typename IdxT, int N>
 // Any layout: one element per thread of a row-contiguous output over `shape`
 // (ndim axes). `strides` holds ndim strides for each core::Operand, packed as
 // core::stride_index says, in elements (0 where broadcast, negative where
-// reversed, so memory offsets are signed 64-bit; IdxT is the element index). Generated:
-// the step is sc.start + the step offset (the host passes step strides
-// 0, ..., 0, 1 and In = int64_t). ArrayParams: init and end (float: the
+// reversed, so memory offsets are signed 64-bit; IdxT is the element index).
+// Generated: the step is sc.start + the step offset (the host passes step
+// strides 0, ..., 0, 1 and In = int64_t). ArrayParams: init and end (float: the
 // op's param_dtype for every Metal result) and
 // decay_steps (int64) come from memory, else from `sc`. Buffers a variant
 // does not read are bound to placeholders by the host.

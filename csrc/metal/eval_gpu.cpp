@@ -2,9 +2,10 @@
 //
 // CosineDecay::eval_gpu. Only MLX builds with Metal (which define _METAL_)
 // run it: elsewhere the op places the node on the CPU stream (see
-// resolve_stream). The shader (csrc/metal/cosine_decay.metal) is embedded at build
-// time; each kernel is instantiated and compiled on first use, then cached by
-// MLX's Metal device under a name that includes the hash of the source.
+// resolve_stream). The shader (csrc/metal/cosine_decay.metal) is embedded at
+// build time; each kernel is instantiated and compiled on first use, then
+// cached by MLX's Metal device under a name that includes the hash of the
+// source.
 
 #include "mlx_cosine_decay/cosine_decay.h"
 
@@ -118,8 +119,8 @@ void CosineDecay::eval_gpu(
     enc.set_vector_bytes(common::packed_strides(layout), 8);
     enc.set_bytes(ndim, 9);
   }
-  uint64_t group = std::min<uint64_t>(
-      threads, kernel->maxTotalThreadsPerThreadgroup());
+  uint64_t group =
+      std::min<uint64_t>(threads, kernel->maxTotalThreadsPerThreadgroup());
   enc.dispatch_threads(grid_for(threads), MTL::Size(group, 1, 1));
 }
 

@@ -12,8 +12,8 @@ using common::kernel_out_type_name;
 using common::kernel_type_name;
 
 std::string kernel_name(const KernelSpec& spec) {
-  std::string name = spec.contiguous ? "cosine_decay_contiguous_"
-                                     : "cosine_decay_strided_";
+  std::string name =
+      spec.contiguous ? "cosine_decay_contiguous_" : "cosine_decay_strided_";
   name += spec.generated ? "generated" : kernel_type_name(spec.step).dtype;
   name += "_";
   name += kernel_out_type_name(spec.out).dtype;
@@ -35,7 +35,8 @@ std::string library_source(const KernelSpec& spec) {
         "[cosine_decay] The contiguous kernel takes steps and scalar "
         "parameters.");
   }
-  std::string in = spec.generated ? "int64_t" : kernel_type_name(spec.step).metal;
+  std::string in =
+      spec.generated ? "int64_t" : kernel_type_name(spec.step).metal;
   std::string args = in + ", " + kernel_out_type_name(spec.out).metal + ", " +
       (spec.large ? "uint64_t" : "uint32_t");
   std::string func;
@@ -49,8 +50,9 @@ std::string library_source(const KernelSpec& spec) {
   }
   // As MLX's instantiate_kernel: the signature comes from the template.
   return std::string(metal_source()) + "\nnamespace cosine_decay_metal {\n" +
-      "template [[host_name(\"" + kernel_name(spec) + "\")]] [[kernel]] decltype(" +
-      func + ") " + func + ";\n} // namespace cosine_decay_metal\n";
+      "template [[host_name(\"" + kernel_name(spec) +
+      "\")]] [[kernel]] decltype(" + func + ") " + func +
+      ";\n} // namespace cosine_decay_metal\n";
 }
 
 } // namespace mlx_cosine_decay::metal

@@ -214,9 +214,8 @@ class Schedule {
       const RestartOptions& options = {});
 
   mx::array operator()(const mx::array& step, mx::StreamOrDevice s = {}) const;
-  mx::array values(int64_t num_steps, int64_t start = 0, mx::StreamOrDevice s = {})
-      const;
-
+  mx::array
+  values(int64_t num_steps, int64_t start = 0, mx::StreamOrDevice s = {}) const;
 
  private:
   struct Scalars {

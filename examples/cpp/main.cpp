@@ -11,7 +11,8 @@ namespace mx = mlx::core;
 using mlx_cosine_decay::Schedule;
 
 int main() {
-  Schedule schedule(/* init = */ 0.1, /* decay_steps = */ 1000, /* end = */ 1e-3);
+  Schedule schedule(
+      /* init = */ 0.1, /* decay_steps = */ 1000, /* end = */ 1e-3);
   auto steps = mx::array({0, 1, 250, 500, 999, 1000, 5000});
   auto lr = schedule(steps);
   mx::eval(lr);

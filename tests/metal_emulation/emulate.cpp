@@ -34,8 +34,8 @@ namespace {
 
 using namespace cosine_decay_metal;
 
-using cosine_decay_core::work_per_thread;
 using cosine_decay_core::Operand;
+using cosine_decay_core::work_per_thread;
 
 struct Case {
   std::string variant, step, out;
@@ -152,10 +152,25 @@ void run(
             throw std::runtime_error("generated steps are int64");
           } else {
             auto* kernel = cosine_decay_strided<
-                In, Out, IdxT, G, decltype(array_params)::value>;
+                In,
+                Out,
+                IdxT,
+                G,
+                decltype(array_params)::value>;
             each_thread(c, [&](uint2 index, uint2 grid) {
-              kernel(step, out, c.scalars, size, init, end, d, c.shape.data(),
-                     c.strides.data(), ndim, index, grid);
+              kernel(
+                  step,
+                  out,
+                  c.scalars,
+                  size,
+                  init,
+                  end,
+                  d,
+                  c.shape.data(),
+                  c.strides.data(),
+                  ndim,
+                  index,
+                  grid);
             });
           }
         });
@@ -175,9 +190,14 @@ int main(int argc, char** argv) {
   try {
     Case c = read_case(dir);
     emulation::run_case<half, bfloat16_bits>(
-        dir, c.step, c.out, c.generated, c.idx_bits, c.size,
+        dir,
+        c.step,
+        c.out,
+        c.generated,
+        c.idx_bits,
+        c.size,
         [&](std::vector<char>& out_bytes, auto... types) {
-        run(c, dir, out_bytes, types...);
+          run(c, dir, out_bytes, types...);
         });
     return 0;
   } catch (const std::exception& e) {

@@ -2,8 +2,8 @@
 //
 // Just enough of the Metal Shading Language, as C++, to compile
 // csrc/metal/cosine_decay.metal on the host: address spaces and attributes
-// become nothing, `half` is _Float16 (IEEE binary16, rounding to nearest even like
-// Metal), and metal:: functions map to std::. Standard headers come first:
+// become nothing, `half` is _Float16 (IEEE binary16, rounding to nearest even
+// like Metal), and metal:: functions map to std::. Standard headers come first:
 // the macros below would break them.
 
 #pragma once
