@@ -83,10 +83,12 @@ fi
 echo "sanitize: probe caught after $((SECONDS - start)) s"
 
 # Not here: the slow tests (a C++ build), the type checker (no C++ runs),
-# and the thread test that limits address space (ulimit -v leaves ASan no
-# room for its shadow memory).
+# the NVRTC compiles (they run NVIDIA's compiler, from the test extra, not
+# our code), and the thread test that limits address space (ulimit -v leaves
+# ASan no room for its shadow memory).
 if [[ $# -eq 0 ]]; then
   set -- -m "not slow" --ignore=tests/test_typing.py \
+    --ignore=tests/test_cuda_kernels.py \
     --deselect tests/test_threads.py::test_threads_that_cannot_start_do_not_abort
 fi
 set +e
