@@ -24,6 +24,25 @@ def make_data(n, rng_key):
     return x, y + 0.01 * mx.random.normal(y.shape, key=mx.random.split(rng_key)[0])
 
 
+def mse(model, x, y):
+    return nn.losses.mse_loss(model(x), y)
+
+
+def compiled_train_step(model, optimizer, loss_fn):
+    """MLX's compiled training step: the model's and the optimizer's state
+    (the step counter the schedule reads, too) are the compiled function's
+    implicit inputs and outputs. Returns (train_step(x, y) -> loss, state)."""
+    state = [model.state, optimizer.state]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def train_step(x, y):
+        loss, grads = nn.value_and_grad(model, loss_fn)(model, x, y)
+        optimizer.update(model, grads)
+        return loss
+
+    return train_step, state
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
@@ -45,16 +64,7 @@ def main(argv=None):
         args.lr, args.steps - args.warmup, args.lr / 10, warmup_steps=args.warmup
     )
     optimizer = optim.AdamW(learning_rate=schedule, weight_decay=1e-4)
-    state = [model.state, optimizer.state]
-
-    def loss_fn(m, xb, yb):
-        return nn.losses.mse_loss(m(xb), yb)
-
-    @partial(mx.compile, inputs=state, outputs=state)
-    def train_step(xb, yb):
-        loss, grads = nn.value_and_grad(model, loss_fn)(model, xb, yb)
-        optimizer.update(model, grads)
-        return loss
+    train_step, state = compiled_train_step(model, optimizer, mse)
 
     batch = 128
     first = None
@@ -66,7 +76,7 @@ def main(argv=None):
         if step % 100 == 0 or step == args.steps - 1:
             lr = optimizer.learning_rate.item()
             print(f"step {step:4d}  lr {lr:.3e}  loss {loss.item():.4f}")
-    final = loss_fn(model, x, y).item()
+    final = mse(model, x, y).item()
     print(f"full-data loss: {final:.4f} (first batch: {first:.4f})")
     return first, final
 

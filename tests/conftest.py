@@ -43,6 +43,16 @@ def inlined_kernel_source(path):
     return source
 
 
+def example_module(name):
+    """Imports examples/<name>.py (a script, not a package) as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def find_cxx():
     """The C++ compiler the compile tests use: $CXX, else the first on PATH."""
     for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
@@ -105,6 +115,20 @@ def to_numpy(a):
     if a.dtype == mx.bfloat16:
         a = a.astype(mx.float32)
     return np.array(a, copy=True)
+
+
+def as_float64(a):
+    """An mx.array as a float64 NumPy array (exact for every dtype but the
+    64-bit integers beyond 2**53)."""
+    return to_numpy(a).astype(np.float64)
+
+
+def exact_values(a):
+    """The entries of an mx.array exactly, as an object array of Python ints
+    (integer and bool dtypes) or floats, in a's shape."""
+    s = to_numpy(a)
+    kind = int if s.dtype == np.bool_ or s.dtype.kind in "iu" else float
+    return np.array([kind(v) for v in s.ravel()], dtype=object).reshape(s.shape)
 
 
 def _exact_steps(step):

@@ -12,7 +12,7 @@ import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
-from conftest import to_numpy, ulp, ulp_error
+from conftest import example_module, to_numpy, ulp, ulp_error
 from family_truth import (
     RestartBoundaries,
     restart_boundary_steps,
@@ -556,15 +556,7 @@ def test_cli_plot_draws_restarts(tmp_path):
 
 
 def test_example_trains_with_warmup_and_cosine():
-    import importlib.util
-
-    from conftest import EXAMPLES
-
-    spec = importlib.util.spec_from_file_location(
-        "train_warmup_cosine", EXAMPLES / "train_warmup_cosine.py"
-    )
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = example_module("train_warmup_cosine")
     first, final = example.main(["--steps", "200", "--warmup", "20"])
     assert final < first / 10
 

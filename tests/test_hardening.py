@@ -12,7 +12,7 @@ import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
-from conftest import STEP_DTYPES, dtype_name
+from conftest import STEP_DTYPES, as_float64, dtype_name, exact_values
 
 import mlx_cosine_decay as mcd
 
@@ -23,19 +23,6 @@ def kernel_param(x, out_dtype):
     """A scalar init/end as the kernel uses it: float32, or double for
     float64 results (MLX's weak scalars, computed once at full precision)."""
     return float(x) if out_dtype == mx.float64 else float(np.float32(x))
-
-
-def as_float64(a):
-    if a.dtype == mx.bfloat16:
-        a = a.astype(mx.float32)
-    return np.array(a.astype(mx.float64) if a.dtype != mx.float64 else a)
-
-
-def exact_steps(step):
-    """The steps of an mx.array exactly: Python ints or floats."""
-    if mx.issubdtype(step.dtype, mx.floating):
-        return [float(v) for v in as_float64(step).ravel()]
-    return [int(v) for v in np.array(step).ravel()]
 
 
 def out_of_bound(got, steps, init, d, end):
@@ -106,7 +93,7 @@ def test_largest_decay_steps_exact(dtype):
         got = mcd.cosine_decay(init, d, end)(step)
         out = got.dtype
         i, e = kernel_param(init, out), kernel_param(end, out)
-        assert not out_of_bound(got, exact_steps(step), i, d, e)
+        assert not out_of_bound(got, list(exact_values(step).ravel()), i, d, e)
 
 
 # Zero crossings (init and end of opposite signs). By Niven's theorem cos^2
@@ -222,7 +209,7 @@ def test_narrow_float_steps_beyond_2_53(dtype):
     step = mx.array(np.array(vals), dtype=dtype)
     got = mcd.cosine_decay(1.0, d, 0.0)(step)
     assert got.dtype == dtype
-    assert not out_of_bound(got, exact_steps(step), 1.0, d, 0.0)
+    assert not out_of_bound(got, list(exact_values(step).ravel()), 1.0, d, 0.0)
 
 
 # Dtypes: MLX's rules as the reference applies them, `end + decay * (init -

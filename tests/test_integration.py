@@ -2,14 +2,13 @@
 
 import re
 import threading
-from functools import partial
 
 import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 import pytest
-from conftest import to_numpy, truth
+from conftest import example_module, to_numpy, truth
 
 import mlx_cosine_decay as mcd
 
@@ -65,20 +64,13 @@ def test_every_optimizer_takes_the_schedule(opt_cls):
 
 
 def _train(schedule, steps=30):
+    # The example's compiled step, so that what users copy is what is tested.
+    example = example_module("train_warmup_cosine")
     mx.random.seed(3)
     model = nn.Linear(4, 1)
     opt = optim.SGD(learning_rate=schedule, momentum=0.9)
     opt.init(model.trainable_parameters())
-    state = [model.state, opt.state]
-
-    def loss_fn(model, x, y):
-        return nn.losses.mse_loss(model(x), y)
-
-    @partial(mx.compile, inputs=state, outputs=state)
-    def step(x, y):
-        loss, grads = nn.value_and_grad(model, loss_fn)(model, x, y)
-        opt.update(model, grads)
-        return loss
+    step, _ = example.compiled_train_step(model, opt, example.mse)
 
     x = mx.random.normal((16, 4))
     y = x @ mx.array([[1.0], [-2.0], [0.5], [3.0]])

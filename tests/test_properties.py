@@ -24,7 +24,15 @@ import exact_truth
 import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
-from conftest import FLOAT_DTYPES, INT_DTYPES, NP_DTYPES, STEP_DTYPES, dtype_name
+from conftest import (
+    FLOAT_DTYPES,
+    INT_DTYPES,
+    NP_DTYPES,
+    STEP_DTYPES,
+    as_float64,
+    dtype_name,
+    exact_values,
+)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -48,20 +56,6 @@ INT_RANGES = {d: (0, 1) for d in INT_DTYPES if d == mx.bool_} | {
     if d != mx.bool_
 }
 PARAM_DTYPES = FLOAT_DTYPES
-
-
-def as_float64(a):
-    if a.dtype == mx.bfloat16:
-        a = a.astype(mx.float32)
-    return np.array(a.astype(mx.float64) if a.dtype != mx.float64 else a)
-
-
-def exact_values(a):
-    """The entries of an mx.array exactly, as Python ints or floats."""
-    if mx.issubdtype(a.dtype, mx.floating):
-        return np.array([float(v) for v in as_float64(a).ravel()], dtype=object).reshape(a.shape)
-    flat = np.array(a).ravel()
-    return np.array([int(v) for v in flat], dtype=object).reshape(a.shape)
 
 
 # Strategies.
