@@ -107,7 +107,7 @@ int64_t to_int64(nb::handle x, const IntegerArg& arg) {
 // decay_steps, the keyword options as a bound function takes them (Args, in
 // the order of names()) and their part of the Python signature, and how
 // Schedule makes one (Schedule's signature: its head and result).
-struct Warmup {
+struct Decay {
   static constexpr const char* name = "cosine_decay";
   static constexpr const char* steps = "decay_steps";
   static constexpr const char* schedule_head = "__init__(self, ";
@@ -304,9 +304,8 @@ struct type_caster<DecaySteps> {
 
 namespace {
 
-// A member's op at step and its Schedule (Warmup's: Schedule's constructor,
-// Restarts': Schedule.restarts), in a form; Warmup also has the op at
-// generated steps.
+// Binds a member's op at step and its Schedule (Decay's: Schedule's
+// constructor, Restarts': Schedule.restarts) in a form.
 template <typename Form, typename Member>
 void def_member(
     nb::module_& m,
@@ -331,7 +330,7 @@ void def_member(
       "def {H}init: {P}, {S}: {D}, end: {P}, *, {O}) -> {R}");
   def_with(
       [&](auto... a) {
-        if constexpr (std::is_same_v<Member, Warmup>) {
+        if constexpr (std::is_same_v<Member, Decay>) {
           schedule.def(
               "__init__", &B::init, a..., nb::sig(schedule_sig.c_str()));
         } else {
@@ -453,9 +452,9 @@ NB_MODULE(_ext, m) {
       )pbdoc");
 
   def_forms([&]<typename Form>(Form) {
-    def_member<Form, Warmup>(m, schedule, cosine_decay_doc);
+    def_member<Form, Decay>(m, schedule, cosine_decay_doc);
     def_member<Form, Restarts>(m, schedule, restarts_doc);
-    auto values_sig = signature<Form, Warmup>(
+    auto values_sig = signature<Form, Decay>(
         "def cosine_decay_values(init: {P}, decay_steps: {D}, end: {P}, "
         "num_steps: int, start: int = 0, *, {O}, "
         "stream: mlx.core.StreamOrDevice = None) -> mlx.core.array");
@@ -463,14 +462,14 @@ NB_MODULE(_ext, m) {
         [&](auto... a) {
           m.def(
               "cosine_decay_values",
-              &Bound<Form, Warmup>::values,
+              &Bound<Form, Decay>::values,
               a...,
               nb::sig(values_sig.c_str()),
               values_doc.c_str());
         },
         std::make_tuple("init"_a, "decay_steps"_a.none(), "end"_a),
         std::make_tuple("num_steps"_a, "start"_a = 0),
-        Warmup::names(),
+        Decay::names(),
         std::make_tuple("stream"_a = nb::none()));
   });
   schedule

@@ -283,8 +283,8 @@ void check_range(int64_t num_steps, int64_t start) {
   }
 }
 
-// Warm restarts place steps by their periods' boundaries, computed from
-// init and end: numbers must be finite (arrays are not read).
+// Warm restarts take finite numbers for init and end (RestartOptions);
+// arrays are not read.
 void check_restart_numbers(
     const Family& f,
     const Param& init,

@@ -85,11 +85,12 @@ mx::array cosine_decay_values(
  * The cosine family's options of cosine_decay (keyword arguments in Python);
  * the defaults give cosine_decay itself, the same node bit for bit:
  *
- *   step <  warmup_steps: warmup_init + (init - warmup_init) * step /
- * warmup_steps step >= warmup_steps: end + (init - end) * d ** exponent, d =
- * 0.5 * (1 + cos(pi * min(step - warmup_steps, D) / D))
+ *   step <  W: warmup_init + (init - warmup_init) * step / W
+ *   step >= W: end + (init - end) * d ** exponent,
+ *              d = 0.5 * (1 + cos(pi * min(step - W, D) / D))
  *
- * (optax's warmup_cosine_decay_schedule, Keras' CosineDecay with a warmup).
+ * with W = warmup_steps and D = decay_steps (optax's
+ * warmup_cosine_decay_schedule, Keras' CosineDecay with a warmup).
  * step - warmup_steps is exact, so with exponent 1 the decay is cosine_decay
  * at step - warmup_steps, bit for bit. warmup_steps must be in [0, 2**53),
  * warmup_init finite (rounded as init is), exponent positive and finite.
