@@ -126,7 +126,7 @@ def bench_scalar(calls=1000, repeat=5):
     mx.eval(steps)
     out = {}
     for name, f in (("mlx.optimizers.cosine_decay", ref), ("mlx_cosine_decay", ours)):
-        out[name] = median_time(lambda: mx.eval([f(s) for s in steps]), repeat) / calls * 1e6
+        out[name] = median_time(lambda f=f: mx.eval([f(s) for s in steps]), repeat) / calls * 1e6
     print(f"\n0-d uint64 step, {calls} calls per mx.eval:\n")
     print("| implementation | us/call | x reference |\n|---|---:|---:|")
     for name, t in out.items():
@@ -157,7 +157,7 @@ def machine():
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     return (

@@ -13,6 +13,7 @@ measured device-to-device copy.
 script where there is no GPU); torch and jax are skipped where not installed."""
 
 import argparse
+import functools
 import math
 import statistics
 import time
@@ -109,6 +110,11 @@ def peaks():
         return None, None, "unknown"
 
 
+def percent(bandwidth, peak):
+    """bandwidth as a percentage of peak, right-aligned in six columns."""
+    return f"{100 * bandwidth / peak:6.1f}" if peak else f"{'-':>6}"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="1e6,1e7,1e8,1e9")
@@ -127,9 +133,9 @@ def main():
     print(f"{'n':>6} {'task':<15} {'impl':<14} {'ms':>9} {'GB/s':>8} {'%peak':>6} {'%copy':>6}")
     for n in sizes:
         impls, syncs = {}, {}
-        sources = [lambda: mlx_impls(n, device)]
+        sources = [functools.partial(mlx_impls, n, device)]
         if not args.cpu:
-            sources += [lambda: torch_impls(n), lambda: jax_impls(n)]
+            sources += [functools.partial(torch_impls, n), functools.partial(jax_impls, n)]
         for source in sources:
             try:
                 found, sync = source()
@@ -145,10 +151,9 @@ def main():
                     continue
                 t = median_time(fs[index], syncs[impl], args.repeat)
                 bw = nbytes / t
-                frac = lambda peak: f"{100 * bw / peak:6.1f}" if peak else f"{'-':>6}"
                 print(
                     f"{n:>6.0e} {task:<15} {impl:<14} {1e3 * t:9.3f} {bw / 1e9:8.1f} "
-                    f"{frac(theory)} {frac(copy)}"
+                    f"{percent(bw, theory)} {percent(bw, copy)}"
                 )
         del impls
         mx.clear_cache()

@@ -110,7 +110,7 @@ def main(argv=None):
         mx.eval(
             [
                 optim.cosine_decay(i, dk, e)(steps)
-                for i, dk, e in zip(init.tolist(), decay_array.tolist(), end.tolist())
+                for i, dk, e in zip(init.tolist(), decay_array.tolist(), end.tolist(), strict=True)
             ]
         )
 

@@ -35,36 +35,25 @@ std::string str(const T& x) {
   return os.str();
 }
 
-// T: int64_t, or uint64_t for the entries of unsigned arrays (2**64 - 1 is
-// reported as itself, not as -1).
-template <typename T = int64_t>
-void check_decay_steps(T decay_steps) {
-  if (decay_steps < 1) {
-    fail(
-        "decay_steps must be greater than 0, but got " + str(decay_steps) +
-        ".");
-  }
-  if (decay_steps > static_cast<T>(max_decay_steps)) {
-    fail(
-        "decay_steps must be less than 2**62, but got " + str(decay_steps) +
-        ".");
-  }
-}
-
 // The family's steps and multipliers: the ramp and the restart periods are
 // computed in double, exact below 2**53.
 constexpr int64_t max_exact_double = int64_t{1} << 53;
 
-void check_first_decay_steps(int64_t first) {
-  if (first < 1) {
-    fail(
-        "first_decay_steps must be greater than 0, but got " + str(first) +
-        ".");
+// decay_steps, or the first period of warm restarts (placed in double).
+// T: int64_t, or uint64_t for the entries of unsigned arrays (2**64 - 1 is
+// reported as itself, not as -1).
+template <typename T = int64_t>
+void check_decay_steps(T decay_steps, Kind kind) {
+  bool restarts = kind == Kind::Restarts;
+  std::string name = restarts ? "first_decay_steps" : "decay_steps";
+  if (decay_steps < 1) {
+    fail(name + " must be greater than 0, but got " + str(decay_steps) + ".");
   }
-  if (first >= max_exact_double) {
+  auto max = restarts ? max_exact_double - 1 : max_decay_steps;
+  if (decay_steps > static_cast<T>(max)) {
     fail(
-        "first_decay_steps must be less than 2**53, but got " + str(first) +
-        ".");
+        name + " must be less than " + (restarts ? "2**53" : "2**62") +
+        ", but got " + str(decay_steps) + ".");
   }
 }
 
@@ -76,7 +65,7 @@ void check_finite(double x, const char* name) {
 
 // The node state of cosine_decay's options: the plain schedule's own state
 // where they are the defaults, so those nodes are today's, bit for bit.
-Family decay_family(const DecayOptions& o) {
+Family family(const DecayOptions& o) {
   if (o.warmup_steps < 0) {
     fail(
         "warmup_steps must be non-negative, but got " + str(o.warmup_steps) +
@@ -104,7 +93,7 @@ Family decay_family(const DecayOptions& o) {
   return f;
 }
 
-Family restart_family(const RestartOptions& o) {
+Family family(const RestartOptions& o) {
   if (!(o.t_mul > 0) || !std::isfinite(o.t_mul)) {
     fail("t_mul must be positive and finite, but got " + str(o.t_mul) + ".");
   }
@@ -185,9 +174,28 @@ Family for_dtype(Family f, mx::Dtype dtype) {
   return f;
 }
 
+// The node of a state on its inputs, all broadcast to the output; without
+// inputs (generated steps, scalar parameters) its shape is (num_steps,), as
+// CosineDecay::output_shapes says.
+mx::array make_node(
+    CosineDecay::State state,
+    std::vector<mx::array> inputs,
+    mx::Stream stream) {
+  auto shape = inputs.empty() ? mx::Shape{static_cast<int>(state.num_steps)}
+                              : inputs[0].shape();
+  check_output_size(shape, state.dtype);
+  state.family = for_dtype(state.family, state.dtype);
+  return mx::array(
+      std::move(shape),
+      state.dtype,
+      std::make_shared<CosineDecay>(stream, state),
+      std::move(inputs));
+}
+
 // The scalars of nodes whose parameters are arrays: not read.
 constexpr ScalarParams unused_scalars{0.0, 0.0, 1};
 
+// A node with array parameters, in the order CosineDecay::input_index says.
 mx::array array_params_node(
     std::optional<mx::array> step,
     const mx::array& init,
@@ -206,21 +214,17 @@ mx::array array_params_node(
   inputs.push_back(mx::astype(end, param_dtype, stream));
   inputs.push_back(mx::astype(decay_steps, mx::int64, stream));
   inputs = mx::broadcast_arrays(inputs, stream);
-  auto shape = inputs[0].shape();
-  check_output_size(shape, out_dtype);
-  CosineDecay::State state{
-      step ? StepSource::Array : StepSource::Generated,
-      ParamSource::Array,
-      unused_scalars,
-      start,
-      step ? 0 : shape.back(),
-      out_dtype,
-      for_dtype(family, out_dtype)};
-  return mx::array(
-      std::move(shape),
-      out_dtype,
-      std::make_shared<CosineDecay>(stream, state),
-      std::move(inputs));
+  int64_t num_steps = step ? 0 : inputs[0].shape().back();
+  return make_node(
+      {step ? StepSource::Array : StepSource::Generated,
+       ParamSource::Array,
+       unused_scalars,
+       start,
+       num_steps,
+       out_dtype,
+       family},
+      std::move(inputs),
+      stream);
 }
 
 void check_integer(const mx::array& decay_steps) {
@@ -279,69 +283,143 @@ void check_range(int64_t num_steps, int64_t start) {
   }
 }
 
-// The nodes, for every kind: the public ops below validate their arguments
-// and pass the kind's state.
+// Warm restarts take finite numbers for init and end (RestartOptions);
+// arrays are not read.
+void check_restart_numbers(
+    const Family& f,
+    const Param& init,
+    const Param& end) {
+  if (f.kind != Kind::Restarts) {
+    return;
+  }
+  for (auto [p, name] : {std::pair{&init, "init"}, std::pair{&end, "end"}}) {
+    if (auto* x = std::get_if<double>(p)) {
+      check_finite(*x, name);
+    }
+  }
+}
 
-mx::array scalar_node(
-    const mx::array& step,
+// The parameters of a scalar node: numbers rounded for its dtype.
+ScalarParams
+scalars(const Param& init, int64_t decay_steps, const Param& end, mx::Dtype t) {
+  return {
+      as_parameter(std::get<double>(init), t),
+      as_parameter(std::get<double>(end), t),
+      decay_steps};
+}
+
+} // namespace
+
+// Schedule: every op builds its node through one.
+
+Schedule::Schedule(
+    Param init,
+    Steps decay_steps,
+    Param end,
+    const FamilyOptions& options)
+    : init_(std::move(init)),
+      end_(std::move(end)),
+      decay_steps_(std::move(decay_steps)),
+      family_(std::visit([](const auto& o) { return family(o); }, options)) {}
+
+Schedule::Schedule(
     double init,
     int64_t decay_steps,
     double end,
-    const Family& family,
-    mx::StreamOrDevice s) {
-  check_real(step, "step");
-  auto dtype = decay_dtype(step);
-  check_output_size(step.shape(), dtype);
-  CosineDecay::State state{
-      StepSource::Array,
-      ParamSource::Scalar,
-      {as_parameter(init, dtype), as_parameter(end, dtype), decay_steps},
-      0,
-      0,
-      dtype,
-      for_dtype(family, dtype)};
-  return mx::array(
-      step.shape(),
-      dtype,
-      std::make_shared<CosineDecay>(resolve_stream(s, family.kind), state),
-      {step});
+    const FamilyOptions& options)
+    : Schedule(init, Steps(decay_steps), end, options) {
+  check_decay_steps(decay_steps, family_.kind);
+  check_restart_numbers(family_, init_, end_);
 }
 
-mx::array array_node(
-    const mx::array& step,
-    const Param& init,
-    const mx::array& decay_steps,
-    const Param& end,
-    const Family& family,
-    mx::StreamOrDevice s) {
-  check_real(step, "step");
+Schedule Schedule::unchecked(
+    Param init,
+    mx::array decay_steps,
+    Param end,
+    const FamilyOptions& options) {
+  result_dtype(mx::float32, init, end); // checks the arrays' dtypes
   check_integer(decay_steps);
-  auto out_dtype = result_dtype(decay_dtype(step), init, end);
+  return Schedule(
+      std::move(init), Steps(std::move(decay_steps)), std::move(end), options);
+}
+
+Schedule::Schedule(
+    Param init,
+    mx::array decay_steps,
+    Param end,
+    const FamilyOptions& options)
+    : Schedule(unchecked(
+          std::move(init),
+          std::move(decay_steps),
+          std::move(end),
+          options)) {
+  check_restart_numbers(family_, init_, end_);
+  auto& d = std::get<mx::array>(decay_steps_);
+  if (d.size() > 0) {
+    // The extremes in a type that holds every entry as given.
+    auto check = [&](auto type_tag, mx::Dtype dtype) {
+      using T = decltype(type_tag);
+      auto a = mx::astype(d, dtype);
+      check_decay_steps(mx::min(a).item<T>(), family_.kind);
+      check_decay_steps(mx::max(a).item<T>(), family_.kind);
+    };
+    if (mx::issubdtype(d.dtype(), mx::unsignedinteger)) {
+      check(uint64_t{}, mx::uint64);
+    } else {
+      check(int64_t{}, mx::int64);
+    }
+  }
+}
+
+mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
+    const {
+  check_real(step, "step");
+  auto stream = resolve_stream(s, family_.kind);
+  auto decay = decay_dtype(step);
+  if (auto* d = std::get_if<int64_t>(&decay_steps_)) {
+    return make_node(
+        {StepSource::Array,
+         ParamSource::Scalar,
+         scalars(init_, *d, end_, decay),
+         0,
+         0,
+         decay,
+         family_},
+        {step},
+        stream);
+  }
+  auto dtype = result_dtype(decay, init_, end_);
   return array_params_node(
       step,
-      as_array(init, out_dtype),
-      decay_steps,
-      as_array(end, out_dtype),
-      out_dtype,
+      as_array(init_, dtype),
+      std::get<mx::array>(decay_steps_),
+      as_array(end_, dtype),
+      dtype,
       0,
-      family,
-      resolve_stream(s, family.kind));
+      family_,
+      stream);
 }
 
-mx::array array_values_node(
-    const Param& init_param,
-    const mx::array& decay_steps,
-    const Param& end_param,
-    const Family& family,
-    int64_t num_steps,
-    int64_t start,
-    mx::StreamOrDevice s) {
-  check_integer(decay_steps);
+mx::array
+Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice s) const {
   check_range(num_steps, start);
-  auto stream = resolve_stream(s, family.kind);
-  auto out_dtype = result_dtype(mx::float32, init_param, end_param);
-  auto init = as_array(init_param, out_dtype);
-  auto end = as_array(end_param, out_dtype);
+  auto stream = resolve_stream(s, family_.kind);
+  if (auto* d = std::get_if<int64_t>(&decay_steps_)) {
+    return make_node(
+        {StepSource::Generated,
+         ParamSource::Scalar,
+         scalars(init_, *d, end_, mx::float32),
+         start,
+         num_steps,
+         mx::float32,
+         family_},
+        {},
+        stream);
+  }
+  auto dtype = result_dtype(mx::float32, init_, end_);
+  auto init = as_array(init_, dtype);
+  auto end = as_array(end_, dtype);
+  auto& decay_steps = std::get<mx::array>(decay_steps_);
   // The parameters get a trailing axis of length num_steps (stride 0); the
   // kernel generates the step from the position along it.
   auto param_shape = mx::broadcast_shapes(
@@ -359,46 +437,13 @@ mx::array array_values_node(
       expand(init),
       expand(decay_steps),
       expand(end),
-      out_dtype,
+      dtype,
       start,
-      family,
+      family_,
       stream);
 }
 
-mx::array scalar_values_node(
-    double init,
-    int64_t decay_steps,
-    double end,
-    const Family& family,
-    int64_t num_steps,
-    int64_t start,
-    mx::StreamOrDevice s) {
-  check_range(num_steps, start);
-  check_output_size({static_cast<int>(num_steps)}, mx::float32);
-  CosineDecay::State state{
-      StepSource::Generated,
-      ParamSource::Scalar,
-      {as_parameter(init, mx::float32),
-       as_parameter(end, mx::float32),
-       decay_steps},
-      start,
-      num_steps,
-      mx::float32,
-      for_dtype(family, mx::float32)};
-  return mx::array(
-      {static_cast<int>(num_steps)},
-      mx::float32,
-      std::make_shared<CosineDecay>(resolve_stream(s, family.kind), state),
-      {});
-}
-
-void check_restart_values(double init, int64_t first, double end) {
-  check_first_decay_steps(first);
-  check_finite(init, "init");
-  check_finite(end, "end");
-}
-
-} // namespace
+// The ops: cosine_decay itself (the family's are inline in the header).
 
 mx::array cosine_decay(
     const mx::array& step,
@@ -406,18 +451,7 @@ mx::array cosine_decay(
     int64_t decay_steps,
     double end,
     mx::StreamOrDevice s) {
-  return cosine_decay(step, init, decay_steps, end, DecayOptions{}, s);
-}
-
-mx::array cosine_decay(
-    const mx::array& step,
-    double init,
-    int64_t decay_steps,
-    double end,
-    const DecayOptions& options,
-    mx::StreamOrDevice s) {
-  check_decay_steps(decay_steps);
-  return scalar_node(step, init, decay_steps, end, decay_family(options), s);
+  return Schedule(init, decay_steps, end)(step, s);
 }
 
 mx::array cosine_decay(
@@ -426,17 +460,7 @@ mx::array cosine_decay(
     const mx::array& decay_steps,
     const Param& end,
     mx::StreamOrDevice s) {
-  return cosine_decay(step, init, decay_steps, end, DecayOptions{}, s);
-}
-
-mx::array cosine_decay(
-    const mx::array& step,
-    const Param& init,
-    const mx::array& decay_steps,
-    const Param& end,
-    const DecayOptions& options,
-    mx::StreamOrDevice s) {
-  return array_node(step, init, decay_steps, end, decay_family(options), s);
+  return Schedule::unchecked(init, decay_steps, end)(step, s);
 }
 
 mx::array cosine_decay_values(
@@ -446,20 +470,8 @@ mx::array cosine_decay_values(
     int64_t num_steps,
     int64_t start,
     mx::StreamOrDevice s) {
-  return cosine_decay_values(
-      init, decay_steps, end, DecayOptions{}, num_steps, start, s);
-}
-
-mx::array cosine_decay_values(
-    const Param& init,
-    const mx::array& decay_steps,
-    const Param& end,
-    const DecayOptions& options,
-    int64_t num_steps,
-    int64_t start,
-    mx::StreamOrDevice s) {
-  return array_values_node(
-      init, decay_steps, end, decay_family(options), num_steps, start, s);
+  return Schedule::unchecked(init, decay_steps, end)
+      .values(num_steps, start, s);
 }
 
 mx::array cosine_decay_values(
@@ -469,180 +481,7 @@ mx::array cosine_decay_values(
     int64_t num_steps,
     int64_t start,
     mx::StreamOrDevice s) {
-  return cosine_decay_values(
-      init, decay_steps, end, DecayOptions{}, num_steps, start, s);
-}
-
-mx::array cosine_decay_values(
-    double init,
-    int64_t decay_steps,
-    double end,
-    const DecayOptions& options,
-    int64_t num_steps,
-    int64_t start,
-    mx::StreamOrDevice s) {
-  check_decay_steps(decay_steps);
-  return scalar_values_node(
-      init, decay_steps, end, decay_family(options), num_steps, start, s);
-}
-
-mx::array cosine_decay_restarts(
-    const mx::array& step,
-    double init,
-    int64_t first_decay_steps,
-    double end,
-    const RestartOptions& options,
-    mx::StreamOrDevice s) {
-  check_restart_values(init, first_decay_steps, end);
-  return scalar_node(
-      step, init, first_decay_steps, end, restart_family(options), s);
-}
-
-mx::array cosine_decay_restarts(
-    const mx::array& step,
-    const Param& init,
-    const mx::array& first_decay_steps,
-    const Param& end,
-    const RestartOptions& options,
-    mx::StreamOrDevice s) {
-  return array_node(
-      step, init, first_decay_steps, end, restart_family(options), s);
-}
-
-mx::array cosine_decay_restarts_values(
-    double init,
-    int64_t first_decay_steps,
-    double end,
-    const RestartOptions& options,
-    int64_t num_steps,
-    int64_t start,
-    mx::StreamOrDevice s) {
-  check_restart_values(init, first_decay_steps, end);
-  return scalar_values_node(
-      init,
-      first_decay_steps,
-      end,
-      restart_family(options),
-      num_steps,
-      start,
-      s);
-}
-
-mx::array cosine_decay_restarts_values(
-    const Param& init,
-    const mx::array& first_decay_steps,
-    const Param& end,
-    const RestartOptions& options,
-    int64_t num_steps,
-    int64_t start,
-    mx::StreamOrDevice s) {
-  return array_values_node(
-      init,
-      first_decay_steps,
-      end,
-      restart_family(options),
-      num_steps,
-      start,
-      s);
-}
-
-// Schedule
-
-Schedule::Schedule(
-    double init,
-    int64_t decay_steps,
-    double end,
-    const DecayOptions& options)
-    : scalars_(Scalars{init, decay_steps, end}),
-      family_(decay_family(options)) {
-  check_decay_steps(decay_steps);
-}
-
-Schedule::Schedule(
-    Param init,
-    mx::array decay_steps,
-    Param end,
-    const DecayOptions& options)
-    : init_(std::move(init)),
-      end_(std::move(end)),
-      decay_steps_(std::move(decay_steps)),
-      family_(decay_family(options)) {
-  result_dtype(mx::float32, *init_, *end_); // checks the arrays' dtypes
-  check_integer(*decay_steps_);
-  if (decay_steps_->size() > 0) {
-    // The extremes in a type that holds every entry as given.
-    auto check = [&](auto type_tag, mx::Dtype dtype) {
-      using T = decltype(type_tag);
-      auto d = mx::astype(*decay_steps_, dtype);
-      check_decay_steps(mx::min(d).item<T>());
-      check_decay_steps(mx::max(d).item<T>());
-    };
-    if (mx::issubdtype(decay_steps_->dtype(), mx::unsignedinteger)) {
-      check(uint64_t{}, mx::uint64);
-    } else {
-      check(int64_t{}, mx::int64);
-    }
-  }
-}
-
-Schedule Schedule::restarts(
-    double init,
-    int64_t first_decay_steps,
-    double end,
-    const RestartOptions& options) {
-  check_restart_values(init, first_decay_steps, end);
-  Schedule out(init, 1, end);
-  out.scalars_->decay_steps = first_decay_steps;
-  out.family_ = restart_family(options);
-  return out;
-}
-
-Schedule Schedule::restarts(
-    Param init,
-    mx::array first_decay_steps,
-    Param end,
-    const RestartOptions& options) {
-  auto family = restart_family(options);
-  for (auto [p, name] : {std::pair{&init, "init"}, std::pair{&end, "end"}}) {
-    if (auto* x = std::get_if<double>(p)) {
-      check_finite(*x, name);
-    }
-  }
-  check_integer(first_decay_steps);
-  if (first_decay_steps.size() > 0) {
-    auto d = mx::astype(first_decay_steps, mx::int64);
-    check_first_decay_steps(mx::min(d).item<int64_t>());
-    check_first_decay_steps(mx::max(d).item<int64_t>());
-  }
-  Schedule out(std::move(init), mx::array(int64_t{1}), std::move(end));
-  out.decay_steps_ = std::move(first_decay_steps);
-  out.family_ = family;
-  return out;
-}
-
-mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
-    const {
-  if (scalars_) {
-    return scalar_node(
-        step, scalars_->init, scalars_->decay_steps, scalars_->end, family_, s);
-  }
-  return array_node(step, *init_, *decay_steps_, *end_, family_, s);
-}
-
-mx::array
-Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice s) const {
-  if (scalars_) {
-    return scalar_values_node(
-        scalars_->init,
-        scalars_->decay_steps,
-        scalars_->end,
-        family_,
-        num_steps,
-        start,
-        s);
-  }
-  return array_values_node(
-      *init_, *decay_steps_, *end_, family_, num_steps, start, s);
+  return Schedule(init, decay_steps, end).values(num_steps, start, s);
 }
 
 // Transforms

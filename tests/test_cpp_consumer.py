@@ -101,18 +101,31 @@ def _build_example(cmake, tmp_path, prefix_path):
     return _run([app], timeout=60), (build / "CMakeCache.txt").read_text()
 
 
-def _check_output(output):
-    lines = output.splitlines()
+def _printed(lines, kind):
+    """The values of the lines "<kind> <step> <value>", as float32."""
     values = dict(
         (int(step), float(value))
-        for kind, step, value in (line.split() for line in lines if line.startswith("lr "))
+        for _, step, value in (line.split() for line in lines if line.startswith(kind + " "))
     )
     assert list(values) == STEPS
-    got = np.array(list(values.values()), dtype=np.float32)  # %.9g: exact float32
+    return np.array(list(values.values()), dtype=np.float32)  # %.9g: exact float32
 
+
+def _check_output(output):
+    lines = output.splitlines()
+    got = _printed(lines, "lr")
     steps = mx.array(STEPS)
     python = np.array(mlx_cosine_decay.cosine_decay(INIT, DECAY_STEPS, END)(steps))
     np.testing.assert_array_equal(got, python)  # one library behind both
+    # The family's C++ options: the same nodes as the Python keywords.
+    for kind, schedule in [
+        ("warmup", mlx_cosine_decay.cosine_decay(INIT, DECAY_STEPS, END, warmup_steps=100)),
+        (
+            "restarts",
+            mlx_cosine_decay.cosine_decay_restarts(INIT, DECAY_STEPS, END, t_mul=1.5, m_mul=0.5),
+        ),
+    ]:
+        np.testing.assert_array_equal(_printed(lines, kind), np.array(schedule(steps)))
     reference = np.array(optim.cosine_decay(INIT, DECAY_STEPS, END)(steps))
     np.testing.assert_allclose(got, reference, rtol=2e-6, atol=0)
     np.testing.assert_allclose(got, truth(STEPS, INIT, DECAY_STEPS, END), rtol=3e-7, atol=0)

@@ -83,7 +83,7 @@ def test_generated_values_match_the_cpu():
     end = mx.array([0.0, -0.25, 0.125])
     for start in (-20, 0, 10**6 - 4):
         gpu, cpu, out = both(
-            lambda s: _ext.cosine_decay_values(init, d, end, 1000, start, stream=s)
+            lambda s, start=start: _ext.cosine_decay_values(init, d, end, 1000, start, stream=s)
         )
         assert_close(gpu, cpu, out)
 

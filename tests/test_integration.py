@@ -102,7 +102,7 @@ def test_python_threads_get_the_single_threaded_values():
         for dt in (mx.int32, mx.int64, mx.float32, mx.uint32, mx.float64, mx.int32)
     ]
     mx.eval(inputs)
-    want = [to_numpy(s(x)) for s, x in zip(scheds, inputs)]
+    want = [to_numpy(s(x)) for s, x in zip(scheds, inputs, strict=True)]
     errors, results = [], {}
 
     def worker(k):

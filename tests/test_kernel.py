@@ -155,7 +155,7 @@ def direct_rows(inits, d, ends, steps, dtype):
     return mx.stack(
         [
             mcd.cosine_decay(mx.array(i, dtype), d, mx.array(e, dtype))(steps, stream=mx.cpu)
-            for i, e in zip(inits, ends)
+            for i, e in zip(inits, ends, strict=True)
         ]
     )
 
@@ -176,7 +176,7 @@ def test_shared_rows_and_generated_runs_are_the_direct_values(dtype, d):
         want = direct_rows(SHARED_INITS, d, SHARED_ENDS, steps, dtype)
         assert_same_bits(grid.values(n, start, stream=mx.cpu), want)  # shared, generated
         assert_same_bits(column(steps, stream=mx.cpu), want)  # shared, loaded
-        for row, (i, e) in enumerate(zip(SHARED_INITS, SHARED_ENDS)):
+        for row, (i, e) in enumerate(zip(SHARED_INITS, SHARED_ENDS, strict=True)):
             one = mcd.cosine_decay(mx.array(i, dtype), d, mx.array(e, dtype))
             assert_same_bits(one.values(n, start, stream=mx.cpu), want[row])  # generated
 
@@ -261,14 +261,15 @@ def test_same_bits_with_any_thread_count(restore_threads):
         mx.eval(outs[threads])
         assert_same_bits(outs[threads][-1], direct)
     for threads in (2, 3, 8):
-        for k, (a, b) in enumerate(zip(outs[1], outs[threads])):
+        for k, (a, b) in enumerate(zip(outs[1], outs[threads], strict=True)):
             assert_same_bits(b, a, f"{threads} threads, case {k}")
 
 
 # The instruction set is read once per process: one subprocess each, hashing
 # the bits of every step dtype, contiguous and strided, scalar and array
 # parameters, generated steps and float steps.
-_ISA_SCRIPT = r"""
+_ISA_DTYPES = ", ".join(repr("bool_" if d == mx.bool_ else dtype_name(d)) for d in STEP_DTYPES)
+_ISA_SCRIPT = rf"""
 import hashlib, sys
 import mlx.core as mx, numpy as np
 import mlx_cosine_decay as mcd
@@ -281,7 +282,7 @@ def add(out):
 base = mx.arange(-70_000, 1_100_000, 3, dtype=mx.int64)
 for d, init, end in [(1, 0.1, 0.0), (1000, 0.1, 0.01), (123_457, -0.5, 2.0), (10**12, 1.0, 0.0)]:
     s = mcd.cosine_decay(init, d, end)
-    for dt in [%s]:
+    for dt in [{_ISA_DTYPES}]:
         x = base.astype(getattr(mx, dt))
         for v in (x, x[::-5]):
             add(s(v))
@@ -289,7 +290,7 @@ for d, init, end in [(1, 0.1, 0.0), (1000, 0.1, 0.01), (123_457, -0.5, 2.0), (10
 add(mcd.cosine_decay(0.1, 10**5)(mx.array(np.linspace(-3e5, 3e5, 10_001).astype(np.float32))))
 add(mcd.cosine_decay(mx.linspace(0.01, 1, 7), 10**5, 1e-3).values(30_001, -100))
 print(h.hexdigest())
-""" % ", ".join(repr("bool_" if d == mx.bool_ else dtype_name(d)) for d in STEP_DTYPES)
+"""
 
 
 def _cpu_flags():

@@ -38,7 +38,7 @@ def assert_near_truth(got, want, init, end):
 
 
 def grid_schedule(configs, shape):
-    init, decay_steps, end = zip(*configs)
+    init, decay_steps, end = zip(*configs, strict=True)
     return mcd.cosine_decay(
         mx.array(init, dtype=mx.float32).reshape(shape),
         mx.array(decay_steps, dtype=mx.int64).reshape(shape),
@@ -158,7 +158,7 @@ def test_array_decay_steps_broadcast_against_steps_match_the_reference():
     schedule = mcd.cosine_decay(mx.array(inits)[:, None], mx.array(decays)[:, None], mx.array(1e-3))
     got = schedule(steps)
     assert got.shape == (4, 1500)
-    for row, (init, d) in enumerate(zip(inits, decays)):
+    for row, (init, d) in enumerate(zip(inits, decays, strict=True)):
         ref = optim.cosine_decay(init, d, 1e-3)(steps)
         # A few ulp of init: the reference itself is about 2 ulp off.
         np.testing.assert_allclose(np.asarray(got[row]), np.asarray(ref), rtol=0, atol=4e-7 * init)
@@ -171,7 +171,8 @@ def test_array_decay_steps_along_the_steps_match_the_reference():
     steps = mx.array([0, 1, 2, 3, 4, 500])
     got = mcd.cosine_decay(mx.array(1.0), decays, mx.array(0.0))(steps)
     want = [
-        optim.cosine_decay(1.0, d, 0.0)(s).item() for d, s in zip(decays.tolist(), steps.tolist())
+        optim.cosine_decay(1.0, d, 0.0)(s).item()
+        for d, s in zip(decays.tolist(), steps.tolist(), strict=True)
     ]
     np.testing.assert_allclose(np.asarray(got), want, rtol=0, atol=3e-7)
 

@@ -85,11 +85,12 @@ mx::array cosine_decay_values(
  * The cosine family's options of cosine_decay (keyword arguments in Python);
  * the defaults give cosine_decay itself, the same node bit for bit:
  *
- *   step <  warmup_steps: warmup_init + (init - warmup_init) * step /
- * warmup_steps step >= warmup_steps: end + (init - end) * d ** exponent, d =
- * 0.5 * (1 + cos(pi * min(step - warmup_steps, D) / D))
+ *   step <  W: warmup_init + (init - warmup_init) * step / W
+ *   step >= W: end + (init - end) * d ** exponent,
+ *              d = 0.5 * (1 + cos(pi * min(step - W, D) / D))
  *
- * (optax's warmup_cosine_decay_schedule, Keras' CosineDecay with a warmup).
+ * with W = warmup_steps and D = decay_steps (optax's
+ * warmup_cosine_decay_schedule, Keras' CosineDecay with a warmup).
  * step - warmup_steps is exact, so with exponent 1 the decay is cosine_decay
  * at step - warmup_steps, bit for bit. warmup_steps must be in [0, 2**53),
  * warmup_init finite (rounded as init is), exponent positive and finite.
@@ -100,37 +101,6 @@ struct DecayOptions {
   double warmup_init = 0.0;
   double exponent = 1.0;
 };
-
-mx::array cosine_decay(
-    const mx::array& step,
-    double init,
-    int64_t decay_steps,
-    double end,
-    const DecayOptions& options,
-    mx::StreamOrDevice s = {});
-mx::array cosine_decay(
-    const mx::array& step,
-    const Param& init,
-    const mx::array& decay_steps,
-    const Param& end,
-    const DecayOptions& options,
-    mx::StreamOrDevice s = {});
-mx::array cosine_decay_values(
-    double init,
-    int64_t decay_steps,
-    double end,
-    const DecayOptions& options,
-    int64_t num_steps,
-    int64_t start = 0,
-    mx::StreamOrDevice s = {});
-mx::array cosine_decay_values(
-    const Param& init,
-    const mx::array& decay_steps,
-    const Param& end,
-    const DecayOptions& options,
-    int64_t num_steps,
-    int64_t start = 0,
-    mx::StreamOrDevice s = {});
 
 /**
  * Warm restarts (SGDR; Keras' CosineDecayRestarts with alpha = end / init):
@@ -153,40 +123,17 @@ struct RestartOptions {
   double m_mul = 1.0;
 };
 
-mx::array cosine_decay_restarts(
-    const mx::array& step,
-    double init,
-    int64_t first_decay_steps,
-    double end = 0.0,
-    const RestartOptions& options = {},
-    mx::StreamOrDevice s = {});
-mx::array cosine_decay_restarts(
-    const mx::array& step,
-    const Param& init,
-    const mx::array& first_decay_steps,
-    const Param& end,
-    const RestartOptions& options = {},
-    mx::StreamOrDevice s = {});
-mx::array cosine_decay_restarts_values(
-    double init,
-    int64_t first_decay_steps,
-    double end,
-    const RestartOptions& options,
-    int64_t num_steps,
-    int64_t start = 0,
-    mx::StreamOrDevice s = {});
-mx::array cosine_decay_restarts_values(
-    const Param& init,
-    const mx::array& first_decay_steps,
-    const Param& end,
-    const RestartOptions& options,
-    int64_t num_steps,
-    int64_t start = 0,
-    mx::StreamOrDevice s = {});
+/**
+ * A member of the cosine family: cosine_decay with its options (the
+ * default, cosine_decay itself), or warm restarts, where decay_steps is
+ * first_decay_steps. Spell the type out: DecayOptions{...} or
+ * RestartOptions{...}.
+ */
+using FamilyOptions = std::variant<DecayOptions, RestartOptions>;
 
 /**
  * A schedule as a value: validated once, then called with step arrays like
- * the callables of mlx.optimizers.
+ * the callables of mlx.optimizers. Every op builds its node through one.
  */
 class Schedule {
  public:
@@ -194,41 +141,119 @@ class Schedule {
       double init,
       int64_t decay_steps,
       double end = 0.0,
-      const DecayOptions& options = {});
-  /** Evaluates decay_steps to check that every entry is >= 1. */
+      const FamilyOptions& options = {});
+  /** Evaluates decay_steps to check that every entry is in range. */
   Schedule(
       Param init,
       mx::array decay_steps,
       Param end,
-      const DecayOptions& options = {});
+      const FamilyOptions& options = {});
+  /**
+   * As the constructor above without reading decay_steps' entries (the ops
+   * build the graph only): an entry out of range gives NaN there.
+   */
+  static Schedule unchecked(
+      Param init,
+      mx::array decay_steps,
+      Param end,
+      const FamilyOptions& options = {});
+
   /** cosine_decay_restarts as a value (decay_steps: the first period). */
   static Schedule restarts(
       double init,
       int64_t first_decay_steps,
       double end = 0.0,
-      const RestartOptions& options = {});
+      const RestartOptions& options = {}) {
+    return Schedule(init, first_decay_steps, end, options);
+  }
   static Schedule restarts(
       Param init,
       mx::array first_decay_steps,
       Param end,
-      const RestartOptions& options = {});
+      const RestartOptions& options = {}) {
+    return Schedule(
+        std::move(init), std::move(first_decay_steps), std::move(end), options);
+  }
 
   mx::array operator()(const mx::array& step, mx::StreamOrDevice s = {}) const;
   mx::array
   values(int64_t num_steps, int64_t start = 0, mx::StreamOrDevice s = {}) const;
 
  private:
-  struct Scalars {
-    double init;
-    int64_t decay_steps;
-    double end;
-  };
-  std::optional<Scalars> scalars_;
-  std::optional<Param> init_, end_;
-  std::optional<mx::array> decay_steps_;
-  cosine_decay_core::FamilyParams<double> family_ =
-      cosine_decay_core::plain_cosine<double>();
+  using Steps = std::variant<int64_t, mx::array>; // int64_t: scalar params
+  Schedule(Param init, Steps decay_steps, Param end, const FamilyOptions& o);
+  Param init_, end_;
+  Steps decay_steps_;
+  cosine_decay_core::FamilyParams<double> family_;
 };
+
+/**
+ * The family at `step` with its options, as one node (Schedule::unchecked
+ * for array parameters: their decay_steps entries are not read here).
+ */
+inline mx::array cosine_decay(
+    const mx::array& step,
+    double init,
+    int64_t decay_steps,
+    double end,
+    const FamilyOptions& options,
+    mx::StreamOrDevice s = {}) {
+  return Schedule(init, decay_steps, end, options)(step, s);
+}
+inline mx::array cosine_decay(
+    const mx::array& step,
+    const Param& init,
+    const mx::array& decay_steps,
+    const Param& end,
+    const FamilyOptions& options,
+    mx::StreamOrDevice s = {}) {
+  return Schedule::unchecked(init, decay_steps, end, options)(step, s);
+}
+/** The family at generated steps start, ..., start + num_steps - 1. */
+inline mx::array cosine_decay_values(
+    double init,
+    int64_t decay_steps,
+    double end,
+    const FamilyOptions& options,
+    int64_t num_steps,
+    int64_t start = 0,
+    mx::StreamOrDevice s = {}) {
+  return Schedule(init, decay_steps, end, options).values(num_steps, start, s);
+}
+inline mx::array cosine_decay_values(
+    const Param& init,
+    const mx::array& decay_steps,
+    const Param& end,
+    const FamilyOptions& options,
+    int64_t num_steps,
+    int64_t start = 0,
+    mx::StreamOrDevice s = {}) {
+  auto schedule = Schedule::unchecked(init, decay_steps, end, options);
+  return schedule.values(num_steps, start, s);
+}
+
+/**
+ * Warm restarts at `step`: cosine_decay with RestartOptions. Their values
+ * at generated steps: cosine_decay_values with RestartOptions.
+ */
+inline mx::array cosine_decay_restarts(
+    const mx::array& step,
+    double init,
+    int64_t first_decay_steps,
+    double end = 0.0,
+    const RestartOptions& options = {},
+    mx::StreamOrDevice s = {}) {
+  return cosine_decay(step, init, first_decay_steps, end, options, s);
+}
+inline mx::array cosine_decay_restarts(
+    const mx::array& step,
+    const Param& init,
+    const mx::array& first_decay_steps,
+    const Param& end,
+    const RestartOptions& options = {},
+    mx::StreamOrDevice s = {}) {
+  return cosine_decay(step, init, first_decay_steps, end, options, s);
+}
 
 /** The most threads the CPU kernel uses. */
 constexpr int max_num_threads = 256;

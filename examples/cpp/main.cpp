@@ -1,5 +1,7 @@
 // Evaluates a cosine-decay schedule over a step array and prints
-// "lr <step> <value>" lines, then the error for decay_steps = 0.
+// "lr <step> <value>" lines, the same for a linear warmup then the decay
+// ("warmup") and for warm restarts ("restarts"), then the error for
+// decay_steps = 0.
 
 #include <cstdio>
 #include <stdexcept>
@@ -15,11 +17,26 @@ int main() {
       /* init = */ 0.1, /* decay_steps = */ 1000, /* end = */ 1e-3);
   auto steps = mx::array({0, 1, 250, 500, 999, 1000, 5000});
   auto lr = schedule(steps);
-  mx::eval(lr);
-  for (int i = 0; i < steps.size(); ++i) {
-    // 9 significant digits round-trip a float32 exactly.
-    std::printf("lr %d %.9g\n", steps.data<int>()[i], lr.data<float>()[i]);
-  }
+  // The family: options after end (DecayOptions or RestartOptions).
+  auto warmup = mlx_cosine_decay::cosine_decay(
+      steps,
+      0.1,
+      1000,
+      1e-3,
+      mlx_cosine_decay::DecayOptions{.warmup_steps = 100});
+  auto restarts = mlx_cosine_decay::cosine_decay_restarts(
+      steps, 0.1, 1000, 1e-3, {.t_mul = 1.5, .m_mul = 0.5});
+  mx::eval(lr, warmup, restarts);
+  auto print = [&](const char* name, const mx::array& values) {
+    for (int i = 0; i < steps.size(); ++i) {
+      // 9 significant digits round-trip a float32 exactly.
+      std::printf(
+          "%s %d %.9g\n", name, steps.data<int>()[i], values.data<float>()[i]);
+    }
+  };
+  print("lr", lr);
+  print("warmup", warmup);
+  print("restarts", restarts);
 
   try {
     mlx_cosine_decay::cosine_decay(steps, 0.1, /* decay_steps = */ 0);

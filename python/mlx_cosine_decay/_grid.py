@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, NamedTuple
 
 import mlx.core as mx
 
@@ -45,6 +45,17 @@ def grid_schedule(
         make(1.0, d, 0.0)
     shape = (len(configs), 1) if column else (len(configs),)
     return make(*(p.reshape(shape) for p in parameter_rows(configs)))
+
+
+class Grid(NamedTuple):
+    """What eval and plot evaluate: every configuration, made by `make` (see
+    grid_schedule; `title` names it), at steps start .. start + num_steps - 1."""
+
+    configs: Sequence[Config]
+    make: Make
+    title: str
+    num_steps: int
+    start: int
 
 
 def label(config: Config) -> str:
@@ -144,17 +155,15 @@ class Progress:
 
 def run_eval(
     out: AtomicOutput,
-    configs: Sequence[Config],
-    num_steps: int,
-    start: int,
+    grid: Grid,
     memory_budget: int,
     quiet: bool,
     legend_columns: tuple[int, int],
-    make: Make = cosine_decay,
 ) -> int:
     """Writes the grid's .npy to `out` and prints a summary; the exit status.
     `legend_columns`: the number of decay_steps and of end values, for the
     row formula of a grid too large to list."""
+    configs, make, _, num_steps, start = grid
     num_rows = len(configs)
     total = num_rows * num_steps
     # Two pieces in flight at most, each at most 4 MiB: MLX's buffer cache
@@ -194,20 +203,10 @@ def run_eval(
     return 0
 
 
-def run_plot(
-    out: AtomicOutput,
-    configs: Sequence[Config],
-    num_steps: int,
-    start: int,
-    points: int,
-    log: bool,
-    dpi: int,
-    quiet: bool,
-    make: Make = cosine_decay,
-    title: str = "cosine decay",
-) -> int:
+def run_plot(out: AtomicOutput, grid: Grid, points: int, log: bool, dpi: int, quiet: bool) -> int:
     """Plots the grid, at most `points` evenly spaced integer steps (first and
     last included) per curve, into `out` as a PNG; the exit status."""
+    configs, make, title, num_steps, start = grid
     with out as f:
         import matplotlib
 

@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeAlias, TypedDict
 
 import mlx.core as mx
 
 from . import _ext
 
-if TYPE_CHECKING:  # an alias of MLX's stubs, not a runtime name
+if TYPE_CHECKING:  # an alias of MLX's stubs, and typing's Unpack (3.11)
     from mlx.core import StreamOrDevice
+    from typing_extensions import Unpack
 
 _TAG = "[cosine_decay] "
+
+# init and end, and decay_steps: numbers, or arrays that broadcast.
+_Param: TypeAlias = "float | mx.array"
+_Steps: TypeAlias = "int | mx.array"
+
+
+class _DecayOptions(TypedDict, total=False):
+    """The keyword options of :func:`cosine_decay` (documented there)."""
+
+    warmup_steps: int
+    warmup_init: float
+    exponent: float
+
+
+class _RestartOptions(TypedDict, total=False):
+    """The keyword options of :func:`cosine_decay_restarts`."""
+
+    t_mul: float
+    m_mul: float
 
 
 def _parameter(x: object, name: str) -> float | mx.array:
@@ -97,47 +117,43 @@ class CosineDecaySchedule:
     after the round trip.
     """
 
-    init: float | mx.array
-    decay_steps: int | mx.array
-    end: float | mx.array
+    init: _Param
+    decay_steps: _Steps
+    end: _Param
 
     _name = "cosine_decay"
     _first_name = "decay_steps"
-
-    def __init__(
-        self,
-        init: float | mx.array,
-        decay_steps: int | mx.array,
-        end: float | mx.array = 0.0,
-        *,
-        warmup_steps: int = 0,
-        warmup_init: float = 0.0,
-        exponent: float = 1.0,
-    ) -> None:
-        self.init, self.decay_steps, self.end = init, decay_steps, end
-        # What __reduce__ passes back to the constructor (and repr shows):
-        # the keyword arguments that differ from their defaults.
-        self._args: tuple = (init, decay_steps, end)
-        defaults = {"warmup_steps": 0, "warmup_init": 0.0, "exponent": 1.0}
-        given = {"warmup_steps": warmup_steps, "warmup_init": warmup_init, "exponent": exponent}
-        self._kwargs: dict[str, Any] = {
-            k: v for k, v in given.items() if not (type(v) in (int, float) and v == defaults[k])
-        }
-        self._impl = self._make(
-            lambda: _ext.Schedule(
-                _parameter(init, "init"),
-                decay_steps,
-                _parameter(end, "end"),
-                warmup_steps=warmup_steps,
-                warmup_init=_number(warmup_init, "warmup_init"),
-                exponent=_number(exponent, "exponent"),
-            )
-        )
+    # The keyword options and their defaults; float ones must be numbers.
+    _options: ClassVar[dict[str, float]] = {"warmup_steps": 0, "warmup_init": 0.0, "exponent": 1.0}
 
     @staticmethod
-    def _make(build: Any) -> Any:
+    def _build(*args: Any, **options: Any) -> _ext.Schedule:
+        return _ext.Schedule(*args, **options)
+
+    def __init__(
+        self, init: _Param, decay_steps: _Steps, end: _Param = 0.0, **options: Any
+    ) -> None:
+        """Use the factory, which documents the options."""
+        unknown = sorted(options.keys() - self._options.keys())
+        if unknown:
+            raise TypeError(f"{self._name}() got an unexpected keyword argument {unknown[0]!r}")
+        self.init, self.decay_steps, self.end = init, decay_steps, end
+        # What __reduce__ passes back to the constructor (and repr shows):
+        # the options that differ from their defaults.
+        self._args: tuple = (init, decay_steps, end)
+        self._kwargs: dict[str, Any] = {
+            k: v
+            for k, v in options.items()
+            if not (type(v) in (int, float) and v == self._options.get(k))
+        }
+        given = {
+            k: _number(v, k) if isinstance(self._options.get(k), float) else v
+            for k, v in options.items()
+        }
         try:
-            return build()
+            self._impl = self._build(
+                _parameter(init, "init"), decay_steps, _parameter(end, "end"), **given
+            )
         except (ValueError, TypeError) as e:
             # The reference's exact text, without the C++ function tag.
             message = str(e)
@@ -182,42 +198,15 @@ class CosineDecayRestartsSchedule(CosineDecaySchedule):
 
     _name = "cosine_decay_restarts"
     _first_name = "first_decay_steps"
+    _options: ClassVar[dict[str, float]] = {"t_mul": 2.0, "m_mul": 1.0}
 
-    def __init__(  # noqa: D107  # the factory documents it
-        self,
-        init: float | mx.array,
-        first_decay_steps: int | mx.array,
-        end: float | mx.array = 0.0,
-        *,
-        t_mul: float = 2.0,
-        m_mul: float = 1.0,
-    ) -> None:
-        self.init, self.decay_steps, self.end = init, first_decay_steps, end
-        self._args = (init, first_decay_steps, end)
-        defaults = {"t_mul": 2.0, "m_mul": 1.0}
-        given = {"t_mul": t_mul, "m_mul": m_mul}
-        self._kwargs = {
-            k: v for k, v in given.items() if not (type(v) in (int, float) and v == defaults[k])
-        }
-        self._impl = self._make(
-            lambda: _ext.Schedule.restarts(
-                _parameter(init, "init"),
-                first_decay_steps,
-                _parameter(end, "end"),
-                t_mul=_number(t_mul, "t_mul"),
-                m_mul=_number(m_mul, "m_mul"),
-            )
-        )
+    @staticmethod
+    def _build(*args: Any, **options: Any) -> _ext.Schedule:
+        return _ext.Schedule.restarts(*args, **options)
 
 
 def cosine_decay(
-    init: float | mx.array,
-    decay_steps: int | mx.array,
-    end: float | mx.array = 0.0,
-    *,
-    warmup_steps: int = 0,
-    warmup_init: float = 0.0,
-    exponent: float = 1.0,
+    init: _Param, decay_steps: _Steps, end: _Param = 0.0, **options: Unpack[_DecayOptions]
 ) -> CosineDecaySchedule:
     r"""Make a cosine decay scheduler (a drop-in for
     ``mlx.optimizers.cosine_decay``), with an optional linear warmup and
@@ -253,23 +242,11 @@ def cosine_decay(
         >>> optimizer.learning_rate
         array(0.0999961, dtype=float32)
     """
-    return CosineDecaySchedule(
-        init,
-        decay_steps,
-        end,
-        warmup_steps=warmup_steps,
-        warmup_init=warmup_init,
-        exponent=exponent,
-    )
+    return CosineDecaySchedule(init, decay_steps, end, **options)
 
 
 def cosine_decay_restarts(
-    init: float | mx.array,
-    first_decay_steps: int | mx.array,
-    end: float | mx.array = 0.0,
-    *,
-    t_mul: float = 2.0,
-    m_mul: float = 1.0,
+    init: _Param, first_decay_steps: _Steps, end: _Param = 0.0, **options: Unpack[_RestartOptions]
 ) -> CosineDecayRestartsSchedule:
     r"""Make a cosine decay scheduler with warm restarts (SGDR; Keras'
     ``CosineDecayRestarts`` with ``alpha = end / init``).
@@ -299,4 +276,4 @@ def cosine_decay_restarts(
         >>> lr = cosine_decay_restarts(1e-3, 100, 1e-5, t_mul=2.0, m_mul=0.8)
         >>> lr(mx.array(100)).item() == lr(mx.array(0)).item() * 0.8 + 1e-5 * 0.2
     """
-    return CosineDecayRestartsSchedule(init, first_decay_steps, end, t_mul=t_mul, m_mul=m_mul)
+    return CosineDecayRestartsSchedule(init, first_decay_steps, end, **options)

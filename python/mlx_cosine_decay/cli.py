@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from . import __version__
 
 if TYPE_CHECKING:
-    from ._grid import AtomicOutput
+    from ._grid import AtomicOutput, Grid
 
 PROG = "mlx-cosine-decay"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -190,22 +190,27 @@ def _cmd_demo(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return _demo.run(args.init, decay_steps, args.end, args.num_steps, args.repeat)
 
 
+def _grid_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Grid:
+    """The grid of the arguments, its schedule checked by making it once."""
+    from ._grid import Grid, configurations, grid_schedule
+
+    configs = configurations(args.init, args.decay_steps, args.end)
+    make, title = _family(parser, args)
+    _check_schedule(parser, lambda: grid_schedule(configs, make=make))
+    _check_range(parser, args.num_steps, args.start)
+    return Grid(configs, make, title, args.num_steps, args.start)
+
+
 def _cmd_eval(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from . import _grid
 
-    configs = _grid.configurations(args.init, args.decay_steps, args.end)
-    make, _ = _family(parser, args)
-    _check_schedule(parser, lambda: _grid.grid_schedule(configs, make=make))
-    _check_range(parser, args.num_steps, args.start)
+    grid = _grid_of(parser, args)
     return _grid.run_eval(
         _output(parser, args.out),
-        configs,
-        args.num_steps,
-        args.start,
+        grid,
         args.memory_budget,
         args.quiet,
         legend_columns=(len(args.decay_steps), len(args.end)),
-        make=make,
     )
 
 
@@ -214,16 +219,13 @@ def _cmd_plot(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     if args.points < 2:
         parser.error("argument --points: must be at least 2")
-    configs = _grid.configurations(args.init, args.decay_steps, args.end)
-    make, title = _family(parser, args)
-    _check_schedule(parser, lambda: _grid.grid_schedule(configs, make=make))
     if args.num_steps is None:  # the whole decay and a little of the tail
         if args.restarts:  # the first four periods
             periods = 4 if args.t_mul == 1 else (args.t_mul**4 - 1) / (args.t_mul - 1)
             args.num_steps = int(max(args.decay_steps) * min(periods, 1e6)) + 1
         else:
             args.num_steps = args.warmup_steps + max(args.decay_steps) * 11 // 10 + 1
-    _check_range(parser, args.num_steps, args.start)
+    grid = _grid_of(parser, args)
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -234,16 +236,7 @@ def _cmd_plot(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
         return 2
     return _grid.run_plot(
-        _output(parser, args.out),
-        configs,
-        args.num_steps,
-        args.start,
-        args.points,
-        args.log,
-        args.dpi,
-        args.quiet,
-        make=make,
-        title=title,
+        _output(parser, args.out), grid, args.points, args.log, args.dpi, args.quiet
     )
 
 
