@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeAlias
 
 import mlx.core as mx
 
 from . import _ext
 
-if TYPE_CHECKING:  # an alias of MLX's stubs, and typing's Unpack (3.11)
+if TYPE_CHECKING:  # an alias of MLX's stubs
     from mlx.core import StreamOrDevice
-    from typing_extensions import Unpack
 
 _TAG = "[cosine_decay] "
 
 # init and end, and decay_steps: numbers, or arrays that broadcast.
 _Param: TypeAlias = "float | mx.array"
 _Steps: TypeAlias = "int | mx.array"
-
-
-class _DecayOptions(TypedDict, total=False):
-    """The keyword options of :func:`cosine_decay` (documented there)."""
-
-    warmup_steps: int
-    warmup_init: float
-    exponent: float
-
-
-class _RestartOptions(TypedDict, total=False):
-    """The keyword options of :func:`cosine_decay_restarts`."""
-
-    t_mul: float
-    m_mul: float
 
 
 def _parameter(x: object, name: str) -> float | mx.array:
@@ -206,7 +190,13 @@ class CosineDecayRestartsSchedule(CosineDecaySchedule):
 
 
 def cosine_decay(
-    init: _Param, decay_steps: _Steps, end: _Param = 0.0, **options: Unpack[_DecayOptions]
+    init: _Param,
+    decay_steps: _Steps,
+    end: _Param = 0.0,
+    *,
+    warmup_steps: int = 0,
+    warmup_init: float = 0.0,
+    exponent: float = 1.0,
 ) -> CosineDecaySchedule:
     r"""Make a cosine decay scheduler (a drop-in for
     ``mlx.optimizers.cosine_decay``), with an optional linear warmup and
@@ -242,11 +232,23 @@ def cosine_decay(
         >>> optimizer.learning_rate
         array(0.0999961, dtype=float32)
     """
-    return CosineDecaySchedule(init, decay_steps, end, **options)
+    return CosineDecaySchedule(
+        init,
+        decay_steps,
+        end,
+        warmup_steps=warmup_steps,
+        warmup_init=warmup_init,
+        exponent=exponent,
+    )
 
 
 def cosine_decay_restarts(
-    init: _Param, first_decay_steps: _Steps, end: _Param = 0.0, **options: Unpack[_RestartOptions]
+    init: _Param,
+    first_decay_steps: _Steps,
+    end: _Param = 0.0,
+    *,
+    t_mul: float = 2.0,
+    m_mul: float = 1.0,
 ) -> CosineDecayRestartsSchedule:
     r"""Make a cosine decay scheduler with warm restarts (SGDR; Keras'
     ``CosineDecayRestarts`` with ``alpha = end / init``).
@@ -276,4 +278,4 @@ def cosine_decay_restarts(
         >>> lr = cosine_decay_restarts(1e-3, 100, 1e-5, t_mul=2.0, m_mul=0.8)
         >>> lr(mx.array(100)).item() == lr(mx.array(0)).item() * 0.8 + 1e-5 * 0.2
     """
-    return CosineDecayRestartsSchedule(init, first_decay_steps, end, **options)
+    return CosineDecayRestartsSchedule(init, first_decay_steps, end, t_mul=t_mul, m_mul=m_mul)
