@@ -189,14 +189,12 @@ class CosineDecayRestartsSchedule(CosineDecaySchedule):
         return _ext.Schedule.restarts(*args, **options)
 
 
+# fmt: off
+# Each signature on two lines: MLX's own arguments, then the keyword-only
+# extras.
 def cosine_decay(
-    init: _Param,
-    decay_steps: _Steps,
-    end: _Param = 0.0,
-    *,
-    warmup_steps: int = 0,
-    warmup_init: float = 0.0,
-    exponent: float = 1.0,
+    init: _Param, decay_steps: _Steps, end: _Param = 0.0,
+    *, warmup_steps: int = 0, warmup_init: float = 0.0, exponent: float = 1.0,
 ) -> CosineDecaySchedule:
     r"""Make a cosine decay scheduler (a drop-in for
     ``mlx.optimizers.cosine_decay``), with an optional linear warmup and
@@ -243,12 +241,8 @@ def cosine_decay(
 
 
 def cosine_decay_restarts(
-    init: _Param,
-    first_decay_steps: _Steps,
-    end: _Param = 0.0,
-    *,
-    t_mul: float = 2.0,
-    m_mul: float = 1.0,
+    init: _Param, first_decay_steps: _Steps, end: _Param = 0.0,
+    *, t_mul: float = 2.0, m_mul: float = 1.0,
 ) -> CosineDecayRestartsSchedule:
     r"""Make a cosine decay scheduler with warm restarts (SGDR; Keras'
     ``CosineDecayRestarts`` with ``alpha = end / init``).
@@ -279,3 +273,4 @@ def cosine_decay_restarts(
         >>> lr(mx.array(100)).item() == lr(mx.array(0)).item() * 0.8 + 1e-5 * 0.2
     """
     return CosineDecayRestartsSchedule(init, first_decay_steps, end, t_mul=t_mul, m_mul=m_mul)
+# fmt: on
