@@ -176,6 +176,18 @@ COSINE_DECAY_INLINE double portable_exp(double y) {
   return e * scale1 * scale2;
 }
 
+// portable_pow in its two halves, for kernels that run them as separate
+// passes over a block (on the CPU the shorter dependency chains run faster):
+// pow_from_log(log_for_pow(x, y), y) is portable_pow(x, y), bit for bit.
+COSINE_DECAY_INLINE double log_for_pow(double x, double y) {
+  return y * portable_log(x);
+}
+
+COSINE_DECAY_INLINE double pow_from_log(double y_log_x, double y) {
+  double r = portable_exp(y_log_x);
+  return y == 0.0 ? 1.0 : r;
+}
+
 // x^y for x >= 0 (the family's d ** p, d in [0, 1], p > 0): exp(y log x),
 // with pow(x, 0) = 1. The error is below (3 |y log x| + 2) ulp (the log's ulp
 // and the rounding of the product, each scaled by exp, plus exp's own):
@@ -184,8 +196,7 @@ COSINE_DECAY_INLINE double portable_exp(double y) {
 // the family carry d^p times (init - end), whose error stays below 1 ulp of
 // init - end (|y| x^y <= 1/e).
 COSINE_DECAY_INLINE double portable_pow(double x, double y) {
-  double r = portable_exp(y * portable_log(x));
-  return y == 0.0 ? 1.0 : r;
+  return pow_from_log(log_for_pow(x, y), y);
 }
 
 // x^n for an integer n >= 0 (t_mul^i, m_mul^i): binary powering in
@@ -333,8 +344,13 @@ COSINE_DECAY_INLINE T fraction_from_shape(T t) {
 // end + (init - end) * d ** p. With p == 1 callers use decay_at directly
 // (that path is cosine_decay's, bit for bit); this one is the general case.
 template <typename T>
+COSINE_DECAY_INLINE T powered_value(T d_to_p, T init, T end) {
+  return COSINE_DECAY_FMA(init - end, d_to_p, end);
+}
+
+template <typename T>
 COSINE_DECAY_INLINE T powered(T d, T p, T init, T end) {
-  return COSINE_DECAY_FMA(init - end, family_pow(d, p), end);
+  return powered_value(family_pow(d, p), init, end);
 }
 
 // The decay with exponent p at a magnitude m in [0, D] (as decay_at takes
