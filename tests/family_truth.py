@@ -92,9 +92,10 @@ class RestartBoundaries:
     independently of the kernels' closed form; a test checks that the two
     agree below 2**53). Other t_mul: the schedule is *defined* by the
     boundaries as the kernels compute them, the float64 closed form
-    F * (t**i - 1) / (t - 1) (Python's float ** is C's pow, and the
-    operations are the same IEEE operations in the same order), taken here as
-    exact fractions; everything else (which period holds a step, the
+    F * (t**i - 1) / (t - 1) with t**i correctly rounded (here: the exact
+    rational power rounded once; the kernels' double-double power gives the
+    same double) and the same IEEE operations in the same order, taken here
+    as exact fractions; everything else (which period holds a step, the
     distances to its ends, the phase) is exact. For a short binary t_mul
     (1.5, 1.25, 0.5) those float64 boundaries are the exact ones too."""
 
@@ -110,7 +111,7 @@ class RestartBoundaries:
 
     def _closed_form(self, i):
         t = self.t_float
-        return Fraction(self.first * (t**i - 1.0) / (t - 1.0))
+        return Fraction(self.first * (float(self._t**i) - 1.0) / (t - 1.0))
 
     def boundary(self, i):
         while len(self.starts) <= i:

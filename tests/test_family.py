@@ -205,6 +205,20 @@ def test_restarts_with_t_mul_one_repeat_cosine_decay_bit_for_bit():
     assert np.array_equal(to_numpy(got), to_numpy(plain))
 
 
+@pytest.mark.parametrize("dtype", [mx.int32, mx.float64])
+def test_restart_values_do_not_depend_on_the_order_of_the_steps(dtype):
+    """Consecutive steps are computed in the period of the step before them,
+    in one pass; others each in its own period: a step's bits are the same
+    either way (sorted steps cross 20 boundaries, shuffled ones take the
+    per-step path)."""
+    s = np.arange(0, 120_000, dtype=np.int64)
+    sched = mcd.cosine_decay_restarts(INIT, 1000, END, t_mul=1.1, m_mul=0.9)
+    perm = np.random.default_rng(0).permutation(s.size)
+    in_order = to_numpy(sched(mx.array(s).astype(dtype)))
+    shuffled = to_numpy(sched(mx.array(s[perm]).astype(dtype)))
+    assert np.array_equal(in_order[perm], shuffled)
+
+
 def test_restarts_below_zero_take_step_zero_and_shrinking_periods_end_in_nan():
     sched = mcd.cosine_decay_restarts(INIT, 10, END, t_mul=0.5)  # S_inf = 20
     got = to_numpy(sched(mx.array([-5, -1, 0, 19, 20, 25])))
