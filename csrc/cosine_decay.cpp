@@ -146,18 +146,20 @@ void check_real(const mx::array& a, const char* name) {
 }
 
 // Where MLX's GPU is neither Metal nor CUDA with our CUDA plugin loaded,
-// the op runs on the CPU. Warm restarts have CPU kernels only: they run on
-// the CPU everywhere. The CUDA kernels run cosine_decay itself only: the
-// family's pow, sin and cos in CUDA's double are not the CPU's (glibc), so
-// its results would not be the CPU's bit for bit; its nodes run on the CPU.
-mx::Stream resolve_stream(mx::StreamOrDevice s, Kind kind = Kind::Cosine) {
+// the op runs on the CPU. The Metal shader computes every family member (in
+// float, within its error bound). The CUDA kernels compute what they can
+// compute bit for bit as the CPU (cuda::runs_on_cuda); the rest would need
+// CUDA's pow, log, sin or cos in double, which are not glibc's, so those
+// nodes run on the CPU.
+mx::Stream resolve_stream(
+    mx::StreamOrDevice s,
+    const Family& family = cosine_decay_core::plain_cosine<double>()) {
   auto stream = mx::to_stream(s);
   if (stream.device != mx::Device::gpu) {
     return stream;
   }
-  bool gpu = mx::metal::is_available()
-      ? kind != Kind::Restarts
-      : cuda::eval_gpu() && kind == Kind::Cosine;
+  bool gpu = mx::metal::is_available() ||
+      (cuda::eval_gpu() && cuda::runs_on_cuda(family));
   if (!gpu) {
     return mx::default_stream(mx::Device::cpu);
   }
@@ -303,7 +305,7 @@ mx::array scalar_node(
   return mx::array(
       step.shape(),
       dtype,
-      std::make_shared<CosineDecay>(resolve_stream(s, family.kind), state),
+      std::make_shared<CosineDecay>(resolve_stream(s, family), state),
       {step});
 }
 
@@ -325,7 +327,7 @@ mx::array array_node(
       out_dtype,
       0,
       family,
-      resolve_stream(s, family.kind));
+      resolve_stream(s, family));
 }
 
 mx::array array_values_node(
@@ -338,7 +340,7 @@ mx::array array_values_node(
     mx::StreamOrDevice s) {
   check_integer(decay_steps);
   check_range(num_steps, start);
-  auto stream = resolve_stream(s, family.kind);
+  auto stream = resolve_stream(s, family);
   auto out_dtype = result_dtype(mx::float32, init_param, end_param);
   auto init = as_array(init_param, out_dtype);
   auto end = as_array(end_param, out_dtype);
@@ -388,7 +390,7 @@ mx::array scalar_values_node(
   return mx::array(
       {static_cast<int>(num_steps)},
       mx::float32,
-      std::make_shared<CosineDecay>(resolve_stream(s, family.kind), state),
+      std::make_shared<CosineDecay>(resolve_stream(s, family), state),
       {});
 }
 
@@ -678,7 +680,10 @@ mx::array CosineDecay::step_derivative(const std::vector<mx::array>& primals) {
     auto slope = state_;
     slope.family.output = Output::StepSlope;
     return mx::array(
-        step.shape(), dtype, std::make_shared<CosineDecay>(s, slope), primals);
+        step.shape(),
+        dtype,
+        std::make_shared<CosineDecay>(resolve_stream(s, slope.family), slope),
+        primals);
   }
   auto ft = dtype == mx::float64 ? mx::float64 : mx::float32;
   auto x = mx::astype(step, ft, s);

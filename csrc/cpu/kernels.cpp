@@ -340,6 +340,24 @@ void slope_row(Src src, Out* out, int64_t n, const Curve& c) {
   }
 }
 
+// `Wide` kernels (math::decay_from) for float64 results and where the value
+// crosses zero (init and end of opposite signs): the 10-term series in
+// double, where the 6-term fit's error relative to |init - end| would be
+// more than an ulp of the result near the crossing, and sin^2 exactly 1/2
+// and 1/4 at q = D/2, D/3, where the value can be exactly 0. Elsewhere the
+// fit and no such tests: the loop of the common case stays as short.
+// Calls f(std::bool_constant<Wide>{}) with the series this row needs.
+template <typename Result, typename F>
+void with_series(const Curve& c, F f) {
+  if constexpr (wide<Result>) {
+    f(std::true_type{});
+  } else if (c.crosses_zero) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
+}
+
 // One row of a family member: the reduction type R as `row` chooses it,
 // wide enough for W + 2D too.
 template <typename In, typename Result, typename Out, typename Src>
@@ -363,7 +381,12 @@ void family_row(Src src, Out* out, int64_t n, const Curve& c) {
     using R = decltype(r);
     auto p = params_of<Result, R>(c);
     if (f.exponent == 1.0 && w > 0) {
-      warmup_row<Wide>(src, out, n, p, ramp, static_cast<R>(w));
+      // cosine_decay's series (with_series), so that past the ramp the
+      // values are its own at s - W, also where init and end cross zero.
+      with_series<Result>(c, [&](auto wide_series) {
+        constexpr bool Series = decltype(wide_series)::value;
+        warmup_row<Series>(src, out, n, p, ramp, static_cast<R>(w));
+      });
     } else {
       powered_row<Wide>(src, out, n, p, ramp, static_cast<R>(w), T(f.exponent));
     }
@@ -382,24 +405,6 @@ void family_row(Src src, Out* out, int64_t n, const Curve& c) {
   } else {
     bool fits = c.d <= INT32_MAX / 2 && w <= INT32_MAX - 2 * c.d;
     fits ? run(int32_t{}) : run(int64_t{});
-  }
-}
-
-// `Wide` kernels (math::decay_from) for float64 results and where the value
-// crosses zero (init and end of opposite signs): the 10-term series in
-// double, where the 6-term fit's error relative to |init - end| would be
-// more than an ulp of the result near the crossing, and sin^2 exactly 1/2
-// and 1/4 at q = D/2, D/3, where the value can be exactly 0. Elsewhere the
-// fit and no such tests: the loop of the common case stays as short.
-// Calls f(std::bool_constant<Wide>{}) with the series this row needs.
-template <typename Result, typename F>
-void with_series(const Curve& c, F f) {
-  if constexpr (wide<Result>) {
-    f(std::true_type{});
-  } else if (c.crosses_zero) {
-    f(std::true_type{});
-  } else {
-    f(std::false_type{});
   }
 }
 

@@ -18,6 +18,18 @@ using EvalGpu = void (*)(
     const std::vector<mx::array>& inputs,
     mx::array& out);
 
+/**
+ * The family members the CUDA kernels compute, bit for bit as the CPU:
+ * cosine_decay itself and a linear warmup followed by it (exponent 1). The
+ * others need pow, log, sin or cos in double, whose CUDA versions are not
+ * glibc's; the op runs them on the CPU stream.
+ */
+inline bool runs_on_cuda(const Family& f) {
+  return f.kind == Kind::Cosine ||
+      (f.kind == Kind::Warmup && f.exponent == 1.0 &&
+       f.output == Output::Value);
+}
+
 /** Called once by the plugin as it is loaded. */
 void set_eval_gpu(EvalGpu eval);
 

@@ -15,9 +15,10 @@
 // contract. float64 results stay on the CPU, as in MLX.
 
 #include "core/kernel_params.h"
-// The family's header brings the decay's (core/cosine_decay_math.h); the
-// kernels run cosine_decay itself only: the op sends the family's warmup and
-// restarts nodes to the CPU (csrc/cosine_decay.cpp, resolve_stream).
+// The family's header brings the decay's (core/cosine_decay_math.h). The
+// kernels run cosine_decay and the family's warmup with exponent 1; the op
+// sends the other family nodes to the CPU (csrc/cosine_decay.cpp,
+// resolve_stream).
 #include "core/cosine_family_math.h"
 
 #ifndef COSINE_DECAY_GLOBAL
@@ -33,7 +34,9 @@ using math::uint32_t;
 using math::uint64_t;
 
 namespace core = cosine_decay_core;
-typedef core::KernelScalars<float> Scalars;
+// Parameters in double: the CPU's own (init and end are rounded to the
+// result's parameter type by the op, so double holds them exactly).
+typedef core::KernelScalars<double> Scalars;
 typedef core::StridedLayout Layout;
 using core::Operand;
 
@@ -46,25 +49,29 @@ struct bfloat16_bits {
   unsigned short bits;
 };
 
+// The bits of a value as another type of the same size (std::bit_cast, which
+// NVRTC lacks; memcpy is built into NVRTC and from <cstring> here).
+template <typename To, typename From>
+COSINE_DECAY_INLINE To bit_cast(From from) {
+  To to;
+  memcpy(&to, &from, sizeof(to));
+  return to;
+}
+
 COSINE_DECAY_INLINE float float_of_bits(uint32_t u) {
-#ifdef __CUDACC__
-  return __uint_as_float(u);
-#else
-  float f;
-  std::memcpy(&f, &u, sizeof(f));
-  return f;
-#endif
+  return bit_cast<float>(u);
 }
 
 COSINE_DECAY_INLINE uint32_t bits_of_float(float f) {
-#ifdef __CUDACC__
-  return __float_as_uint(f);
-#else
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  return u;
-#endif
+  return bit_cast<uint32_t>(f);
 }
+
+template <bool B>
+struct BoolConstant {
+  static constexpr bool value = B;
+};
+typedef BoolConstant<true> TrueType;
+typedef BoolConstant<false> FalseType;
 
 // The compute type: double for float32 results (rounded once, as the CPU),
 // float for float16/bfloat16 results (see csrc/cpu/kernels.cpp `Compute`).
@@ -165,36 +172,41 @@ struct Narrow<bfloat16_bits> {
   }
 };
 
-// The schedule at one widened step, reduced in R (as the CPU's `decay_row`:
+// The value at a clamped step a, reduced in R (as the CPU's `decay_row`:
 // steps below -D take the period reduction). Wide: the CPU's series choice
-// for float32 and narrower results (csrc/cpu/kernels.cpp `with_series`):
-// the wide series, with the exact zeros at D/2 and D/3, where init and end
-// have opposite signs.
-template <bool Wide, typename R, typename T, typename S>
-COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
-  R a = math::clamp_step<R>(s, p.d);
+// (csrc/cpu/kernels.cpp `with_series`): the wide series, with the exact zeros
+// at D/2 and D/3, where init and end have opposite signs.
+template <bool Wide, typename R, typename T>
+COSINE_DECAY_INLINE T value_at_clamped(R a, const math::Params<R, T>& p) {
   R m = math::in_first_period(a, p) ? math::magnitude(a)
                                     : math::reduce_period(a, p);
   return math::decay_at<Wide>(m, p);
 }
 
-template <typename R, typename T, typename S>
-COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
-  bool crosses_zero =
-      (p.init < T(0) && p.end > T(0)) || (p.init > T(0) && p.end < T(0));
-  return crosses_zero ? value_at<true>(s, p) : value_at<false>(s, p);
+COSINE_DECAY_INLINE float quiet_nan() {
+  return float_of_bits(0x7FC00000u); // C's NAN, which the CPU stores
 }
 
+template <typename S>
+struct IsFloat {
+  static const bool value = false;
+};
+template <>
+struct IsFloat<float> {
+  static const bool value = true;
+};
+
 // The reduction type R the CPU chooses for widened steps of type S
-// (csrc/cpu/kernels.cpp `row`): floating steps in float while 2D <= 2^24,
-// else double; 64-bit integers in int64; narrower integers (and bool) in
-// int32 while 2D <= INT32_MAX, else int64. `Narrow` where narrow(d) holds.
+// (csrc/cpu/kernels.cpp `row` and `family_row`): floating steps in float
+// while W + 2D <= 2^24, else double; 64-bit integers in int64; narrower
+// integers (and bool) in int32 while W + 2D <= INT32_MAX, else int64 (W = 0
+// for cosine_decay itself). `Narrow` where narrow(d, w) holds.
 template <typename S>
 struct Reduction {
   typedef int32_t Narrow;
   typedef int64_t Wide;
-  static COSINE_DECAY_INLINE bool narrow(int64_t d) {
-    return sizeof(S) < 8 && 2 * d <= 2147483647;
+  static COSINE_DECAY_INLINE bool narrow(int64_t d, int64_t w) {
+    return sizeof(S) < 8 && d <= 2147483647 / 2 && w <= 2147483647 - 2 * d;
   }
 };
 
@@ -202,13 +214,108 @@ template <>
 struct Reduction<float> {
   typedef float Narrow;
   typedef double Wide;
-  static COSINE_DECAY_INLINE bool narrow(int64_t d) {
-    return 2 * d <= (int64_t{1} << 24);
+  static COSINE_DECAY_INLINE bool narrow(int64_t d, int64_t w) {
+    return d <= (int64_t{1} << 23) && w <= (int64_t{1} << 24) - 2 * d;
   }
 };
 
-COSINE_DECAY_INLINE float quiet_nan() {
-  return float_of_bits(0x7FC00000u); // C's NAN, which the CPU stores
+// The schedules a kernel evaluates, each set up once per thread (the
+// parameters' divisions) and then called per step. All four compute as the
+// CPU's kernels do for the same node, so results are its own bit for bit.
+
+// cosine_decay in reduction type R.
+template <bool Wide, typename R, typename T>
+struct Decay {
+  math::Params<R, T> p;
+  template <typename S>
+  COSINE_DECAY_INLINE T operator()(S s) const {
+    return value_at_clamped<Wide>(math::clamp_step<R>(s, p.d), p);
+  }
+};
+
+// cosine_decay at floating steps where D > 2^53 (not a double): each step
+// reduced exactly in int64, as the CPU's `row` does
+// (math::decay_at_float_step).
+template <bool Wide, typename T>
+struct HugeDecay {
+  math::Params<int64_t, T> p;
+  COSINE_DECAY_INLINE T operator()(float s) const {
+    return math::decay_at_float_step<Wide>(static_cast<double>(s), p);
+  }
+};
+
+// The family's linear warmup, then cosine_decay at the exact step s - W
+// (exponent 1, the CPU's `warmup_row`): the ramp below W.
+template <bool Wide, typename R, typename T>
+struct WarmupDecay {
+  math::Params<R, T> p;
+  math::Warmup<T> ramp;
+  R w;
+  R w_plus_d;
+  template <typename S>
+  COSINE_DECAY_INLINE T operator()(S s) const {
+    math::AfterWarmup<R> a = math::after_warmup<R>(s, w, w_plus_d);
+    return a.warming ? math::warmup_value(static_cast<T>(a.step), ramp)
+                     : math::decay_at<Wide>(a.decay_step, p);
+  }
+};
+
+// W + D as the CPU's `warmup_row` forms it: in R (rounded there where R is
+// double and D > 2^53).
+template <bool Wide, typename R, typename T>
+COSINE_DECAY_INLINE WarmupDecay<Wide, R, T>
+warmup_decay(math::Params<R, T> p, math::Warmup<T> ramp, int64_t w) {
+  WarmupDecay<Wide, R, T> r;
+  r.p = p;
+  r.ramp = ramp;
+  r.w = static_cast<R>(w);
+  r.w_plus_d = r.w + p.d;
+  return r;
+}
+
+// Calls run(schedule) with the schedule of one set of parameters for widened
+// steps of type S. The host sends a family node here only for the kinds
+// above (Kind::Warmup with exponent 1, Output::Value; csrc/cosine_decay.cpp
+// `runs_on_cuda`).
+template <typename S, typename T, typename Run>
+COSINE_DECAY_INLINE void with_schedule(
+    T init,
+    T end,
+    int64_t d,
+    const core::FamilyParams<double>& family,
+    Run run) {
+  bool crosses_zero =
+      (init < T(0) && end > T(0)) || (init > T(0) && end < T(0));
+  int64_t w = family.kind == core::Kind::Warmup ? family.warmup_steps : 0;
+  typedef typename Reduction<S>::Narrow NarrowR;
+  typedef typename Reduction<S>::Wide WideR;
+  bool narrow = Reduction<S>::narrow(d, w);
+  // One instantiation per series (math::decay_from `Wide`).
+  auto with_series = [&](auto wide) {
+    constexpr bool Wide = decltype(wide)::value;
+    if (family.kind == core::Kind::Warmup) {
+      math::Warmup<T> ramp =
+          math::make_warmup<T>(T(family.warmup_init), init, w);
+      if (narrow) {
+        run(warmup_decay<Wide, NarrowR>(
+            math::make_params<NarrowR, T>(init, end, d), ramp, w));
+      } else {
+        run(warmup_decay<Wide, WideR>(
+            math::make_params<WideR, T>(init, end, d), ramp, w));
+      }
+    } else if (IsFloat<S>::value && d > (int64_t{1} << 53)) {
+      run(HugeDecay<Wide, T>{math::make_params<int64_t, T>(init, end, d)});
+    } else if (narrow) {
+      run(Decay<Wide, NarrowR, T>{math::make_params<NarrowR, T>(init, end, d)});
+    } else {
+      run(Decay<Wide, WideR, T>{math::make_params<WideR, T>(init, end, d)});
+    }
+  };
+  if (crosses_zero) {
+    with_series(TrueType());
+  } else {
+    with_series(FalseType());
+  }
 }
 
 // The thread's first element and the distance between its elements: each
@@ -219,35 +326,6 @@ COSINE_DECAY_INLINE IdxT block_begin() {
   return static_cast<IdxT>(blockIdx.x) * static_cast<IdxT>(blockDim.x) *
       static_cast<IdxT>(N) +
       static_cast<IdxT>(threadIdx.x);
-}
-
-// The thread's N elements with the parameters in reduction type R.
-template <
-    typename R,
-    typename In,
-    typename Out,
-    typename IdxT,
-    int N,
-    bool Generated>
-COSINE_DECAY_INLINE void contiguous_run(
-    const In* step,
-    Out* out,
-    const Scalars& sc,
-    IdxT size,
-    IdxT begin) {
-  typedef typename Widen<In>::type S;
-  typedef typename Compute<Out>::type T;
-  math::Params<R, T> p = math::make_params<R, T>(
-      T(sc.params.init), T(sc.params.end), sc.params.decay_steps);
-  IdxT stride = static_cast<IdxT>(blockDim.x);
-  for (int j = 0; j < N; ++j) {
-    IdxT i = begin + static_cast<IdxT>(j) * stride;
-    if (i < size) {
-      S s = Generated ? static_cast<S>(sc.start + static_cast<int64_t>(i))
-                      : Widen<In>::get(step[i]);
-      out[i] = Narrow<Out>::get(value_at(s, p));
-    }
-  }
 }
 
 // Contiguous steps (or any layout the output shares), or the generated steps
@@ -261,17 +339,27 @@ COSINE_DECAY_GLOBAL void cosine_decay_contiguous(
     const Scalars sc,
     const IdxT size) {
   typedef typename Widen<In>::type S;
+  typedef typename Compute<Out>::type T;
   IdxT begin = block_begin<IdxT, N>();
   if (begin >= size) {
     return;
   }
-  if (Reduction<S>::narrow(sc.params.decay_steps)) {
-    contiguous_run<typename Reduction<S>::Narrow, In, Out, IdxT, N, Generated>(
-        step, out, sc, size, begin);
-  } else {
-    contiguous_run<typename Reduction<S>::Wide, In, Out, IdxT, N, Generated>(
-        step, out, sc, size, begin);
-  }
+  IdxT stride = static_cast<IdxT>(blockDim.x);
+  with_schedule<S>(
+      T(sc.params.init),
+      T(sc.params.end),
+      sc.params.decay_steps,
+      sc.family,
+      [&](const auto& value) {
+        for (int j = 0; j < N; ++j) {
+          IdxT i = begin + static_cast<IdxT>(j) * stride;
+          if (i < size) {
+            S s = Generated ? static_cast<S>(sc.start + static_cast<int64_t>(i))
+                            : Widen<In>::get(step[i]);
+            out[i] = Narrow<Out>::get(value(s));
+          }
+        }
+      });
 }
 
 // Any layout: one element per thread of a row-contiguous output over
@@ -317,14 +405,9 @@ COSINE_DECAY_GLOBAL void cosine_decay_strided(
     out[i] = Narrow<Out>::get(T(quiet_nan()));
     return;
   }
-  typedef typename Reduction<S>::Narrow Narrow_R;
-  typedef typename Reduction<S>::Wide Wide_R;
-  out[i] = Narrow<Out>::get(
-      Reduction<S>::narrow(d)
-          ? value_at(
-                s, math::make_params<Narrow_R, T>(init_value, end_value, d))
-          : value_at(
-                s, math::make_params<Wide_R, T>(init_value, end_value, d)));
+  with_schedule<S>(init_value, end_value, d, sc.family, [&](const auto& value) {
+    out[i] = Narrow<Out>::get(value(s));
+  });
 }
 
 } // namespace cosine_decay_cuda

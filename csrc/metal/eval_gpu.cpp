@@ -80,7 +80,7 @@ void CosineDecay::eval_gpu(
   });
   auto* kernel = d.get_kernel(metal::kernel_name(spec), lib);
 
-  auto scalars = common::kernel_scalars(state_);
+  auto scalars = common::kernel_scalars<float>(state_);
 
   auto& enc = mx::metal::get_command_encoder(s);
   enc.set_compute_pipeline_state(kernel);
