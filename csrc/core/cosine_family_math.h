@@ -32,24 +32,18 @@
 #include "core/cosine_decay_math.h"
 
 #ifdef __METAL_VERSION__
-#define COSINE_FAMILY_POW metal::precise::pow
-#define COSINE_FAMILY_LOG metal::precise::log
 #define COSINE_FAMILY_FLOOR metal::floor
 #define COSINE_FAMILY_ISNAN metal::isnan
 #define COSINE_FAMILY_NAN(T) T(NAN)
 #define COSINE_FAMILY_SIN metal::precise::sin
 #define COSINE_FAMILY_COS metal::precise::cos
 #elif defined(__CUDACC_RTC__) // NVRTC: CUDA's math functions, no <cmath>
-#define COSINE_FAMILY_POW ::pow
-#define COSINE_FAMILY_LOG ::log
 #define COSINE_FAMILY_FLOOR ::floor
 #define COSINE_FAMILY_ISNAN(x) ((x) != (x))
 #define COSINE_FAMILY_NAN(T) T(__int_as_float(0x7fc00000))
 #define COSINE_FAMILY_SIN ::sin
 #define COSINE_FAMILY_COS ::cos
 #else
-#define COSINE_FAMILY_POW std::pow
-#define COSINE_FAMILY_LOG std::log
 #define COSINE_FAMILY_FLOOR std::floor
 #define COSINE_FAMILY_ISNAN std::isnan
 #define COSINE_FAMILY_NAN(T) T(NAN)
@@ -58,6 +52,210 @@
 #endif
 
 namespace cosine_decay_math {
+
+// ------------------------------------------------ log, exp and pow, portable
+
+// The family's powers and logarithms (d ** p, t_mul^i, m_mul^i and the
+// period estimate) from IEEE basic operations and explicit fma only, never
+// a math library: libm's pow and log differ between glibc, CUDA and Apple,
+// so results computed with them could not be the same bits on every backend.
+// Every operation below is exactly rounded, so the CPU (built with
+// -ffp-contract=off) and CUDA (--fmad=false) compute the same bits by
+// construction. In double: Metal has none, and keeps its float
+// metal::precise functions (`family_pow` below).
+#ifndef __METAL_VERSION__
+
+// The bits of a double and back (vectorized by the CPU compilers).
+COSINE_DECAY_INLINE uint64_t bits_of(double x) {
+#ifdef __CUDACC_RTC__
+  return static_cast<uint64_t>(__double_as_longlong(x));
+#else
+  uint64_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+#endif
+}
+
+COSINE_DECAY_INLINE double double_of_bits(uint64_t b) {
+#ifdef __CUDACC_RTC__
+  return __longlong_as_double(static_cast<long long>(b));
+#else
+  double x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+#endif
+}
+
+// log(x) for every double x (0: -inf, +inf: +inf, x < 0 and NaN: NaN), within
+// 1 ulp: fdlibm's e_log.c (Sun Microsystems, 1993), branch-free. x = 2^k z
+// with z in [sqrt(1/2), sqrt(2)), f = z - 1 (exact), s = f / (2 + f), and
+// log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), R a polynomial of fdlibm
+// (|error| < 2^-58.45). k is read from the exponent bits with integer adds
+// and shifts (no int64 -> double conversion, which AVX2 lacks).
+COSINE_DECAY_INLINE double portable_log(double x) {
+  const double ln2_hi = 6.93147180369123816490e-01; // 0x3fe62e42fee00000
+  const double ln2_lo = 1.90821492927058770002e-10; // 0x3dea39ef35793c76
+  const double lg[7] = {
+      6.666666666666735130e-01, // 0x3fe5555555555593
+      3.999999999940941908e-01, // 0x3fd999999997fa04
+      2.857142874366239149e-01, // 0x3fd2492494229359
+      2.222219843214978396e-01, // 0x3fcc71c51d8e78af
+      1.818357216161805012e-01, // 0x3fc7466496cb03de
+      1.531383769920937332e-01, // 0x3fc39a09d078c69f
+      1.479819860511658591e-01}; // 0x3fc2f112df3e5244
+  const uint64_t sqrt_half = 0x3fe6a09e667f3bcdULL; // the bits of sqrt(1/2)
+  bool subnormal = x < 2.2250738585072014e-308; // scaled by 2^54
+  double xs = subnormal ? x * 18014398509481984.0 : x;
+  uint64_t ix = bits_of(xs);
+  // ix - bits(sqrt(1/2)) has k in its exponent field (two's complement in
+  // 12 bits); 1024 added keeps it positive for the logical shift.
+  uint64_t t = ix - sqrt_half;
+  uint64_t k_biased = (t + (uint64_t{1024} << 52)) >> 52; // k + 1024
+  double k = double_of_bits(k_biased | 0x4330000000000000ULL) -
+      (4503599627370496.0 + 1024.0); // 2^52 + k + 1024 - (2^52 + 1024)
+  k = subnormal ? k - 54.0 : k;
+  double z = double_of_bits(ix - (t & 0xfff0000000000000ULL)); // x / 2^k
+  double f = z - 1.0;
+  double s = f / (2.0 + f);
+  double w = s * s;
+  double r = lg[6];
+  COSINE_DECAY_UNROLL
+  for (int j = 5; j >= 0; --j) {
+    r = COSINE_DECAY_FMA(r, w, lg[j]);
+  }
+  r = r * w;
+  double hfsq = 0.5 * f * f;
+  double y = k * ln2_hi - ((hfsq - (s * (hfsq + r) + k * ln2_lo)) - f);
+  y = x == 0.0 ? -double_of_bits(0x7ff0000000000000ULL) : y; // -inf
+  y = x < 0.0 ? double_of_bits(0x7ff8000000000000ULL) : y; // NaN
+  return x > 1.7976931348623157e308 || x != x ? x : y; // +inf, NaN
+}
+
+// exp(y) for every double y (underflow to subnormals and 0, overflow to
+// +inf), within 1 ulp: fdlibm's e_exp.c, branch-free. y = k ln 2 + r with
+// |r| <= ln(2)/2 (k * ln2_hi exact: ln2_hi has 32 bits), exp(r) from fdlibm's
+// rational form, then scaled by 2^k as two normal factors 2^k1 2^k2 (so a
+// subnormal result is rounded once, by the last product).
+COSINE_DECAY_INLINE double portable_exp(double y) {
+  const double ln2_hi = 6.93147180369123816490e-01;
+  const double ln2_lo = 1.90821492927058770002e-10;
+  const double inv_ln2 = 1.44269504088896338700e+00;
+  const double shifter = 6755399441055744.0; // 1.5 * 2^52: rounds to integer
+  const double p[5] = {
+      1.66666666666666019037e-01, // 0x3fc555555555553e
+      -2.77777777770155933842e-03, // 0xbf66c16c16bebd93
+      6.61375632143793436117e-05, // 0x3f11566aaf25de2c
+      -1.65339022054652515390e-06, // 0xbebbbd41c5d26bf1
+      4.13813679705723846039e-08}; // 0x3e66376972bea4d0
+  // exp(-746) and below round to 0, exp(710) and above to +inf; the clamp
+  // keeps k in [-1076, 1024] (NaN passes through).
+  double yc = y < -746.0 ? -746.0 : y;
+  yc = yc > 710.0 ? 710.0 : yc;
+  double kd = yc * inv_ln2 + shifter;
+  double k = kd - shifter; // round(y / ln 2), exact
+  double hi = yc - k * ln2_hi;
+  double lo = k * ln2_lo;
+  double r = hi - lo;
+  double t = r * r;
+  double c = p[4];
+  COSINE_DECAY_UNROLL
+  for (int j = 3; j >= 0; --j) {
+    c = COSINE_DECAY_FMA(c, t, p[j]);
+  }
+  c = r - t * c;
+  double e = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+  // k + 2048 from kd's low bits (bits(kd) - bits(shifter) is k), halved by
+  // a logical shift: k1 = h - 1024 and k2 = k - k1 both lie in [-538, 512].
+  uint64_t k_plus = bits_of(kd) - bits_of(shifter) + 2048;
+  uint64_t h = k_plus >> 1;
+  double scale1 = double_of_bits((h - 1) << 52); // 2^(h - 1024)
+  double scale2 = double_of_bits((k_plus - h - 1) << 52); // 2^(k - k1)
+  return e * scale1 * scale2;
+}
+
+// x^y for x >= 0 (the family's d ** p, d in [0, 1], p > 0): exp(y log x),
+// with pow(x, 0) = 1. The relative error is about (|y log x| + 2) ulp: below
+// 2^-44 wherever x^y is a normal double, far below what float32 results
+// need (2.4e-10 beyond their half ulp).
+COSINE_DECAY_INLINE double portable_pow(double x, double y) {
+  double r = portable_exp(y * portable_log(x));
+  return y == 0.0 ? 1.0 : r;
+}
+
+// x^n for an integer n >= 0 (t_mul^i, m_mul^i): binary powering in
+// double-double (about 2^-100 relative per product), so the result is x^n
+// correctly rounded but where x^n lies within about n 2^-100 of a midpoint
+// between doubles (for a short binary x, never: products stay exact while
+// they fit 106 bits). Overflow gives +inf, underflow 0 (results below
+// 2^-969, where the low part loses bits, are not always correctly rounded).
+// n at or beyond 2^63, infinite or NaN: the limit (x > 1: +inf, 1: 1, else 0;
+// NaN n: NaN).
+COSINE_DECAY_INLINE double portable_pown(double x, double n) {
+  if (!(n < 9223372036854775808.0)) {
+    double inf = double_of_bits(0x7ff0000000000000ULL);
+    return n != n ? n : (x > 1.0 ? inf : (x == 1.0 ? 1.0 : 0.0));
+  }
+  uint64_t e = static_cast<uint64_t>(n);
+  double rh = 1.0, rl = 0.0; // the result so far
+  double bh = x, bl = 0.0; // x^(2^j)
+  while (e != 0) {
+    if (e & 1) {
+      double p = rh * bh;
+      double q = COSINE_DECAY_FMA(rh, bh, -p); // p's rounding error, exact
+      q = COSINE_DECAY_FMA(rh, bl, q);
+      q = COSINE_DECAY_FMA(rl, bh, q);
+      rh = p + q;
+      rl = p - p == 0.0 ? q - (rh - p) : 0.0; // 0 once p overflows
+      rh = p - p == 0.0 ? rh : p;
+    }
+    e >>= 1;
+    if (e != 0) {
+      double p = bh * bh;
+      double q = COSINE_DECAY_FMA(bh, bh, -p);
+      q = COSINE_DECAY_FMA(2.0 * bh, bl, q);
+      bh = p + q;
+      bl = p - p == 0.0 ? q - (bh - p) : 0.0;
+      bh = p - p == 0.0 ? bh : p;
+    }
+  }
+  return rh;
+}
+
+#endif // !__METAL_VERSION__
+
+// The family's power and logarithm in its compute type T: the portable
+// functions above in double (float computes in double and rounds once),
+// Metal's precise float functions in the shader.
+#ifdef __METAL_VERSION__
+COSINE_DECAY_INLINE float family_pow(float x, float y) {
+  return metal::precise::pow(x, y);
+}
+COSINE_DECAY_INLINE float family_pown(float x, float n) {
+  return metal::precise::pow(x, n);
+}
+COSINE_DECAY_INLINE float family_log(float x) {
+  return metal::precise::log(x);
+}
+#else
+COSINE_DECAY_INLINE double family_pow(double x, double y) {
+  return portable_pow(x, y);
+}
+COSINE_DECAY_INLINE float family_pow(float x, float y) {
+  return static_cast<float>(portable_pow(x, y));
+}
+COSINE_DECAY_INLINE double family_pown(double x, double n) {
+  return portable_pown(x, n);
+}
+COSINE_DECAY_INLINE float family_pown(float x, float n) {
+  return static_cast<float>(portable_pown(x, n));
+}
+COSINE_DECAY_INLINE double family_log(double x) {
+  return portable_log(x);
+}
+COSINE_DECAY_INLINE float family_log(float x) {
+  return static_cast<float>(portable_log(x));
+}
+#endif
 
 // ---------------------------------------------------------------- warmup
 
@@ -130,7 +328,16 @@ COSINE_DECAY_INLINE T fraction_from_shape(T t) {
 // (that path is cosine_decay's, bit for bit); this one is the general case.
 template <typename T>
 COSINE_DECAY_INLINE T powered(T d, T p, T init, T end) {
-  return COSINE_DECAY_FMA(init - end, COSINE_FAMILY_POW(d, p), end);
+  return COSINE_DECAY_FMA(init - end, family_pow(d, p), end);
+}
+
+// The decay with exponent p at a magnitude m in [0, D] (as decay_at takes
+// it): d from the curve's shape, then `powered`. Rows of one curve share
+// the shape's parameters; the compilers hoist shape_params out of loops.
+template <bool Wide, typename R, typename T>
+COSINE_DECAY_INLINE T powered_decay_at(R m, Params<R, T> p, T exponent) {
+  T d = fraction_from_shape(decay_at<Wide>(m, shape_params(p)));
+  return powered(d, exponent, p.init, p.end);
 }
 
 // d value / d step of warmup + decay at a real step s, for the transforms
@@ -150,7 +357,7 @@ warmup_decay_slope(T s, T w, T d, T init, T end, T warmup_init, T p) {
   }
   T x = pi_hi(T(0)) * (a / d);
   T c = COSINE_FAMILY_COS(T(0.5) * x);
-  T dp = p == T(1) ? T(1) : COSINE_FAMILY_POW(c * c, p - T(1));
+  T dp = p == T(1) ? T(1) : family_pow(c * c, p - T(1));
   return -(init - end) * p * dp * (pi_hi(T(0)) / (T(2) * d)) *
       COSINE_FAMILY_SIN(x);
 }
@@ -176,7 +383,7 @@ make_restarts(T init, T end, int64_t first, T t_mul, T m_mul) {
   Restarts<T> r;
   r.first = static_cast<T>(first);
   r.t_mul = t_mul;
-  r.log_t_mul = t_mul == T(1) ? T(0) : COSINE_FAMILY_LOG(t_mul);
+  r.log_t_mul = t_mul == T(1) ? T(0) : family_log(t_mul);
   r.m_mul = m_mul;
   r.init = init;
   r.end = end;
@@ -188,16 +395,18 @@ make_restarts(T init, T end, int64_t first, T t_mul, T m_mul) {
 // else F * (t^i - 1) / (t - 1). Every boundary the kernels compare against is
 // this function's value, so the periods partition the steps exactly (each
 // step lies in one period and its phase is in [0, 1)) whatever the rounding.
-// With an integer t and S_i, F t^i below 2^53 every operation is exact
-// (pow is exact where its result is representable: glibc's error is below
-// 0.52 ulp), so the boundaries are the true integers; so they are for t a
-// short binary fraction (1.5, 1.25, 0.5, ...) while t^i needs few bits.
+// t^i is correctly rounded (`portable_pown`), so with an integer t and S_i,
+// F t^i below 2^53 every operation is exact and the boundaries are the true
+// integers; so they are for t a short binary fraction (1.5, 1.25, 0.5, ...)
+// while t^i needs few bits. Rounding is monotone, so S_i never decreases
+// with i: the period that holds a step is one and the same whichever way it
+// is found (from an estimate, or by reusing the previous step's).
 template <typename T>
 COSINE_DECAY_INLINE T period_start(T i, Restarts<T> r) {
   if (r.t_mul == T(1)) {
     return r.first * i;
   }
-  return r.first * (COSINE_FAMILY_POW(r.t_mul, i) - T(1)) / (r.t_mul - T(1));
+  return r.first * (family_pown(r.t_mul, i) - T(1)) / (r.t_mul - T(1));
 }
 
 // The period that holds step s >= 0: its index i, its first step S_i and the
@@ -212,7 +421,31 @@ struct Period {
   T start;
   T next;
   T scale; // m^i: the period's peak above end, relative to init - end
+  // The period's decay, set up once per period: D = T_i = S_{i+1} - S_i,
+  // init_i = end + (init - end) m^i, end.
+  Params<T, T> curve;
 };
+
+// The decay of one period: only the scale pi / (2 T_i) and the end points
+// are read by decay_from (the double path takes pi / 2T rounded once).
+template <typename T>
+COSINE_DECAY_INLINE Params<T, T>
+period_curve(T length, T scale, Restarts<T> r) {
+  Params<T, T> params;
+  params.d = length;
+  params.two_d = T(2) * length;
+  params.half_q = T(-1); // unused: restart_value compares with T_i itself
+  params.third_q = T(-1);
+  params.scale_hi = pi_hi(T(0)) / params.two_d;
+  params.scale_lo =
+      (COSINE_DECAY_FMA(-params.scale_hi, params.two_d, pi_hi(T(0))) +
+       pi_lo(T(0))) /
+      params.two_d;
+  params.range = r.range * scale;
+  params.end = r.end;
+  params.init = r.end + params.range;
+  return params;
+}
 
 // No period: an empty range (start > next), so callers that reuse the last
 // period for the next step never take a step to lie in it.
@@ -223,6 +456,7 @@ COSINE_DECAY_INLINE Period<T> no_period() {
   p.start = T(1);
   p.next = T(0);
   p.scale = T(0);
+  p.curve = period_curve(T(1), T(0), Restarts<T>{});
   return p;
 }
 
@@ -235,7 +469,7 @@ COSINE_DECAY_INLINE Period<T> restart_period(T s, Restarts<T> r) {
   } else {
     // s = F (t^i - 1) / (t - 1)  <=>  i = log(1 + s (t - 1) / F) / log t
     T x = T(1) + s * (r.t_mul - T(1)) / r.first;
-    i = x > T(0) ? COSINE_FAMILY_FLOOR(COSINE_FAMILY_LOG(x) / r.log_t_mul)
+    i = x > T(0) ? COSINE_FAMILY_FLOOR(family_log(x) / r.log_t_mul)
                  : COSINE_FAMILY_NAN(T);
   }
   if (COSINE_FAMILY_ISNAN(i) || i < T(0)) {
@@ -256,7 +490,8 @@ COSINE_DECAY_INLINE Period<T> restart_period(T s, Restarts<T> r) {
     return no_period<T>();
   }
   p.index = i;
-  p.scale = i == T(0) ? T(1) : COSINE_FAMILY_POW(r.m_mul, i);
+  p.scale = i == T(0) ? T(1) : family_pown(r.m_mul, i);
+  p.curve = period_curve(p.next - p.start, p.scale, r);
   return p;
 }
 
@@ -268,33 +503,18 @@ COSINE_DECAY_INLINE Period<T> restart_period(T s, Restarts<T> r) {
 // taken where it is the smaller one, at most half the period, and then s is
 // at least half the subtracted boundary), else rounded once.
 template <bool Wide, typename T>
-COSINE_DECAY_INLINE T restart_value(T s, Period<T> p, Restarts<T> r) {
-  T length = p.next - p.start;
+COSINE_DECAY_INLINE T restart_value(T s, Period<T> p, Restarts<T>) {
   T from_start = s - p.start;
   T to_next = p.next - s;
   bool near_end = to_next < from_start;
   T q = near_end ? to_next : from_start;
-  T range = r.range * p.scale;
-  // The period's Params: only the scale pi / (2 T_i) and the end points are
-  // read by decay_from (the CPU path takes pi / 2T rounded once).
-  Params<T, T> params;
-  params.d = length;
-  params.two_d = T(2) * length;
-  params.scale_hi = pi_hi(T(0)) / params.two_d;
-  params.scale_lo =
-      (COSINE_DECAY_FMA(-params.scale_hi, params.two_d, pi_hi(T(0))) +
-       pi_lo(T(0))) /
-      params.two_d;
-  params.range = range;
-  params.end = r.end;
-  params.init = r.end + range;
   // Exact sin^2 of 1/2 and 1/4 where the period's distances are exact.
   return decay_from<Wide>(
       q,
       near_end,
-      Wide && T(2) * q == length,
-      Wide && T(3) * q == length,
-      params);
+      Wide && T(2) * q == p.curve.d,
+      Wide && T(3) * q == p.curve.d,
+      p.curve);
 }
 
 // d value / d step in period p: -(init - end) m^i (pi / T_i) sqrt(c (1 - c))
