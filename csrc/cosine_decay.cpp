@@ -146,11 +146,11 @@ void check_real(const mx::array& a, const char* name) {
 }
 
 // Where MLX's GPU is neither Metal nor CUDA with our CUDA plugin loaded,
-// the op runs on the CPU. The Metal shader computes every family member (in
-// float, within its error bound). The CUDA kernels compute what they can
-// compute bit for bit as the CPU (cuda::runs_on_cuda); the rest would need
-// CUDA's pow, log, sin or cos in double, which are not glibc's, so those
-// nodes run on the CPU.
+// the op runs on the CPU. The Metal shader computes every node (in float,
+// within its error bound). The CUDA kernels compute what they compute bit
+// for bit as the CPU (cuda::runs_on_cuda): every value; the family's step
+// slopes would need CUDA's sin and cos in double, which are not glibc's, so
+// those nodes run on the CPU.
 mx::Stream resolve_stream(
     mx::StreamOrDevice s,
     const Family& family = cosine_decay_core::plain_cosine<double>()) {

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -64,16 +65,15 @@ struct Case {
     if (!f) {
       throw std::runtime_error("cannot read " + dir + "/meta.txt");
     }
-    std::string line;
+    std::map<std::string, std::string> fields;
+    std::string line, key;
     while (std::getline(f, line)) {
       std::istringstream in(line);
-      std::string key;
-      in >> key;
-      read(key, in);
-      if (in.fail() && !in.eof()) {
-        throw std::runtime_error("malformed line: " + line);
+      if (in >> key) {
+        std::getline(in >> std::ws, fields[key]);
       }
     }
+    read(fields);
     const char* names[Operand::Count] = {"step", "init", "end", "decay_steps"};
     for (int k = 0; k < Operand::Count; ++k) {
       bytes[k] = read_file(dir + "/" + names[k] + ".bin");
@@ -87,50 +87,48 @@ struct Case {
   }
 
  private:
-  void read(const std::string& key, std::istringstream& in) {
+  // The fixed-length fields, in one stream in this order (missing ones take
+  // their defaults), then the shape and strides (any length).
+  void read(std::map<std::string, std::string>& fields) {
+    // The keys in order, and their defaults (comma-separated).
+    std::istringstream keys(
+        "variant step out idx work_per_thread generated array_params donate "
+        "size grid threads scalars family offsets");
+    std::istringstream defaults(
+        "-,-,-,32,1,0,0,0,0,0 1,1,0 0 1 0,0 0 0 0 1 1 1,0 0 0 0");
+    std::string joined, key, fallback;
+    while (keys >> key && std::getline(defaults, fallback, ',')) {
+      auto it = fields.find(key);
+      joined += (it == fields.end() ? fallback : it->second) + " ";
+      if (it != fields.end()) {
+        fields.erase(it);
+      }
+    }
+    std::istringstream in(joined);
     auto& family = scalars.family;
     int kind = 0, output = 0;
-    int64_t value = 0;
-    if (key == "variant")
-      in >> variant;
-    else if (key == "step")
-      in >> step;
-    else if (key == "out")
-      in >> out;
-    else if (key == "idx")
-      in >> idx_bits;
-    else if (key == "work_per_thread")
-      in >> work_per_thread;
-    else if (key == "generated")
-      in >> generated;
-    else if (key == "array_params")
-      in >> array_params;
-    else if (key == "donate")
-      in >> donate;
-    else if (key == "scalars")
-      in >> scalars.params.init >> scalars.params.end >>
-          scalars.params.decay_steps >> scalars.start;
-    else if (key == "family") {
-      in >> kind >> output >> family.warmup_steps >> family.warmup_init >>
-          family.exponent >> family.t_mul >> family.m_mul;
-      family.kind = static_cast<cosine_decay_core::Kind>(kind);
-      family.output = static_cast<cosine_decay_core::Output>(output);
-    } else if (key == "size")
-      in >> size;
-    else if (key == "grid")
-      in >> grid[0] >> grid[1];
-    else if (key == "threads")
-      in >> threads;
-    else if (key == "shape" || key == "strides") {
-      auto& v = key == "shape" ? shape : strides;
-      while (in >> value) {
-        v.push_back(value);
+    in >> variant >> step >> out >> idx_bits >> work_per_thread >> generated >>
+        array_params >> donate >> size >> grid[0] >> grid[1] >> threads >>
+        scalars.params.init >> scalars.params.end >>
+        scalars.params.decay_steps >> scalars.start >> kind >> output >>
+        family.warmup_steps >> family.warmup_init >> family.exponent >>
+        family.t_mul >> family.m_mul >> offsets[0] >> offsets[1] >>
+        offsets[2] >> offsets[3];
+    if (in.fail()) {
+      throw std::runtime_error("malformed " + dir + "/meta.txt");
+    }
+    family.kind = static_cast<cosine_decay_core::Kind>(kind);
+    family.output = static_cast<cosine_decay_core::Output>(output);
+    for (auto* v : {&shape, &strides}) {
+      std::istringstream values(fields[v == &shape ? "shape" : "strides"]);
+      for (int64_t x; values >> x;) {
+        v->push_back(x);
       }
-    } else if (key == "offsets") {
-      for (auto& o : offsets)
-        in >> o;
-    } else if (!key.empty()) {
-      throw std::runtime_error("unknown key " + key);
+    }
+    fields.erase("shape");
+    fields.erase("strides");
+    if (!fields.empty()) {
+      throw std::runtime_error("unknown key " + fields.begin()->first);
     }
   }
 };
@@ -249,16 +247,20 @@ void run_case(const Case<Scalars>& c, Run run) {
   }
 }
 
-/** The emulators' main: `emulate CASE_DIR...`, run_one(dir) per case. */
-template <typename RunOne>
-int main(int argc, char** argv, RunOne run_one) {
+/**
+ * The emulators' main: `emulate CASE_DIR...`, each case run (run_case) by
+ * launch(c, step, out, Tag<IdxT>, bool_constant<Generated>).
+ */
+template <typename Scalars, typename Half, typename BFloat16, typename Launch>
+int main(int argc, char** argv, Launch launch) {
   if (argc < 2) {
     std::cerr << "usage: emulate CASE_DIR...\n";
     return 2;
   }
   try {
     for (int i = 1; i < argc; ++i) {
-      run_one(std::string(argv[i]));
+      Case<Scalars> c(argv[i]);
+      run_case<Half, BFloat16>(c, [&](auto... args) { launch(c, args...); });
     }
     return 0;
   } catch (const std::exception& e) {

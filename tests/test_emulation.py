@@ -108,6 +108,11 @@ class Checks:
         for label in self.cases.add(variant, step, out, size, scalars, **meta):
             self.expected.append((want, out, f"{what} {label}", end, loose))
 
+    def contiguous(self, want, what, step, out, raw, scalars, **meta):
+        """The contiguous kernel over the steps `raw`."""
+        buffers = {"step": raw}
+        self.add(want, what, "contiguous", step, out, raw.size, scalars, buffers=buffers, **meta)
+
     def run(self, emulator):
         results = self.cases.run(emulator(self.backend))
         for got, (want, out, what, end, loose) in zip(results, self.expected, strict=True):
@@ -122,16 +127,7 @@ def test_contiguous_steps_equal_the_cpu(emulator, tmp_path, backend, step, out):
     for d in DECAY_STEPS + (HUGE_DECAY_STEPS if step in FLOATS else []):
         raw, to_mx = step_buffer(step, backend_steps(backend, step, d))
         want = cpu(backend, to_mx(raw), init, end, d, out)
-        checks.add(
-            want,
-            f"D={d}",
-            "contiguous",
-            step,
-            out,
-            raw.size,
-            (init, end, d, 0),
-            buffers={"step": raw},
-        )
+        checks.contiguous(want, f"D={d}", step, out, raw, (init, end, d, 0))
     checks.run(emulator)
 
 
@@ -154,17 +150,8 @@ def test_contiguous_in_place(emulator, tmp_path, backend, step, out):
     for d in (7, 1000, 3 * 10**9):
         raw, to_mx = step_buffer(step, backend_steps(backend, step, d))
         want = cpu(backend, to_mx(raw), 1.5, -0.25, d, out)
-        checks.add(
-            want,
-            f"D={d}",
-            "contiguous",
-            step,
-            out,
-            raw.size,
-            (1.5, -0.25, d, 0),
-            end=-0.25,
-            donate=True,
-            buffers={"step": raw},
+        checks.contiguous(
+            want, f"D={d}", step, out, raw, (1.5, -0.25, d, 0), end=-0.25, donate=True
         )
     checks.run(emulator)
 
@@ -307,24 +294,14 @@ def test_emulation_detects_a_wrong_kernel(emulator, tmp_path, backend):
     raw, to_mx = step_buffer("int32", step_values("int32", 1000))
     checks = Checks(backend, tmp_path)
     want = cpu(backend, to_mx(raw), 1.0, 0.0, 1000, "float32")
-    checks.add(
-        want,
-        "D=1001",
-        "contiguous",
-        "int32",
-        "float32",
-        raw.size,
-        (1.0, 0.0, 1001, 0),
-        buffers={"step": raw},
-    )
+    checks.contiguous(want, "D=1001", "int32", "float32", raw, (1.0, 0.0, 1001, 0))
     with pytest.raises(AssertionError):
         checks.run(emulator)
 
 
 # ---------------------------------------------------------------- the family
 
-# (warmup_steps, decay_steps, exponent). CUDA computes exponent 1 only (the
-# op runs the others on the CPU: pow in CUDA's double is not glibc's).
+# (warmup_steps, decay_steps, exponent)
 FAMILY_CASES = [
     (0, 1000, 2.0),
     (10, 100, 1.0),
@@ -334,11 +311,8 @@ FAMILY_CASES = [
     (1000, 2**30, 1.0),
     (5, 3 * 10**9, 0.5),
     (3, 2**53 + 1, 1.0),
+    (0, 2**53 + 1, 3.0),
 ]
-
-
-def family_cases(backend):
-    return [c for c in FAMILY_CASES if not backend.exact or c[2] == 1.0]
 
 
 @pytest.mark.parametrize(
@@ -349,7 +323,7 @@ def test_family_warmup_equals_the_cpu(emulator, tmp_path, backend, step, out):
     wi = float(np.float32(1e-3))
     checks = Checks(backend, tmp_path)
     for init, end in ((0.375, 2**-12), (0.375, -0.125)):
-        for w, d, p in family_cases(backend):
+        for w, d, p in FAMILY_CASES:
             values = np.concatenate(
                 [
                     backend_steps(backend, step, d),
@@ -366,18 +340,16 @@ def test_family_warmup_equals_the_cpu(emulator, tmp_path, backend, step, out):
             raw, to_mx = step_buffer(step, values[values <= hi])
             family = dict(warmup_steps=w, warmup_init=wi, exponent=p)
             want = cpu(backend, to_mx(raw), init, end, d, out, **family)
-            checks.add(
+            checks.contiguous(
                 want,
                 f"W={w} D={d} p={p} end={end}",
-                "contiguous",
                 step,
                 out,
-                raw.size,
+                raw,
                 (init, end, d, 0),
                 end=end,
                 loose=p != 1.0,
                 family=family_meta(1, 0, w, wi, p),
-                buffers={"step": raw},
             )
     checks.run(emulator)
 
@@ -389,7 +361,7 @@ def test_family_generated_and_array_params_equal_the_cpu(emulator, tmp_path, bac
     # decay_steps (2, 3) over the steps -5, ..., n - 6.
     init, end, wi = 0.375, -0.125, float(np.float32(1e-3))
     checks = Checks(backend, tmp_path)
-    for w, d, p in family_cases(backend)[:4]:
+    for w, d, p in FAMILY_CASES[:4]:
         family = dict(warmup_steps=w, warmup_init=wi, exponent=p)
         n = min(w + d + 20, 3000)
         want = mcd.cosine_decay(init, d, end, **family).values(n, -5, stream=mx.cpu)
@@ -443,7 +415,8 @@ def test_family_generated_and_array_params_equal_the_cpu(emulator, tmp_path, bac
 
 # (first_decay_steps, t_mul, m_mul, boundaries): periods whose boundaries
 # are exact in float (integer or short binary t_mul, below 2^24), where the
-# shader's float period arithmetic finds the true periods.
+# Metal shader's float period arithmetic finds the true periods; then ones
+# where they are not (CUDA computes them in double, as the CPU).
 RESTART_CASES = [
     (10, 1.0, 1.0, 20),
     (10, 2.0, 0.5, 15),
@@ -453,6 +426,47 @@ RESTART_CASES = [
     (16, 0.75, 0.9, 8),
     (1000, 2.0, 0.0, 5),
 ]
+RESTART_CASES_DOUBLE = [(100, 1.1, 0.8, 40), (3, 1.01, 1.0, 60), (10**9, 2.0, 0.5, 30)]
+
+
+def restart_steps(step, first, t_mul, count, specials=True):
+    steps = restart_boundary_steps(first, t_mul, count) + [-3, 0]
+    if step in FLOATS:
+        steps += [0.5, first - 0.25, first + 0.5]
+        steps += [-np.inf, np.inf, np.nan] if specials else []
+    if step in FLOATS:
+        return [v for v in steps if step == "float32" or abs(v) < 6e4]  # NaN, inf too
+    info = np.iinfo(getattr(np, step))
+    return [v for v in steps if info.min <= v <= info.max]
+
+
+@pytest.mark.parametrize(
+    "backend,step,out", each_pair(["int32", "int64", "float32", "float16", "bfloat16"])
+)
+def test_restarts_equal_the_cpu(emulator, tmp_path, backend, step, out):
+    # Warm restarts, per step; the shader in float (within 2e-6 of the
+    # value's scale, as its pow).
+    init, end = 0.375, 2**-12
+    checks = Checks(backend, tmp_path)
+    cases = RESTART_CASES + (RESTART_CASES_DOUBLE if backend.exact else [])
+    for first, t_mul, m_mul, count in cases:
+        raw, to_mx = step_buffer(step, restart_steps(step, first, t_mul, count))
+        dtype = backend.reference_dtype(out)
+        want = mcd.cosine_decay_restarts(
+            mx.array(init, dtype), first, mx.array(end, dtype), t_mul=t_mul, m_mul=m_mul
+        )(to_mx(raw), stream=mx.cpu)
+        checks.contiguous(
+            want,
+            f"F={first} t={t_mul} m={m_mul}",
+            step,
+            out,
+            raw,
+            (init, end, first, 0),
+            end=end,
+            loose=True,
+            family=family_meta(2, 0, t_mul=t_mul, m_mul=m_mul),
+        )
+    checks.run(emulator)
 
 
 @pytest.mark.parametrize("output", ["value", "slope"])
@@ -467,10 +481,9 @@ def test_metal_restarts_match_the_float64_truth(emulator, tmp_path, step, out, o
     cases = Cases(METAL, tmp_path)
     expected = []
     for first, t_mul, m_mul, count in RESTART_CASES:
-        steps = restart_boundary_steps(first, t_mul, count) + [-3, 0]
-        if step == "float32":
-            steps += [0.5, first - 0.25, first + 0.5]
-        raw, _ = step_buffer(step, steps)
+        # No infinities and NaN: family_truth takes -inf to NaN where t_mul
+        # < 1 (the op, as step 0), and has no slope at NaN.
+        raw, _ = step_buffer(step, restart_steps(step, first, t_mul, count, specials=False))
         kw = dict(init=init, first_decay_steps=first, end=end, t_mul=t_mul, m_mul=m_mul)
         truth = (restarts_truth if output == "value" else restarts_slope)(raw, **kw)
         labels = cases.add(

@@ -19,15 +19,14 @@ using EvalGpu = void (*)(
     mx::array& out);
 
 /**
- * The family members the CUDA kernels compute, bit for bit as the CPU:
- * cosine_decay itself and a linear warmup followed by it (exponent 1). The
- * others need pow, log, sin or cos in double, whose CUDA versions are not
- * glibc's; the op runs them on the CPU stream.
+ * The nodes the CUDA kernels compute, bit for bit as the CPU: every family
+ * member's values (the family's pow and log are the core's portable ones,
+ * core/cosine_family_math.h). The step slopes of the family's transforms
+ * need sin and cos in double, whose CUDA versions are not glibc's; the op
+ * runs those nodes on the CPU stream.
  */
 inline bool runs_on_cuda(const Family& f) {
-  return f.kind == Kind::Cosine ||
-      (f.kind == Kind::Warmup && f.exponent == 1.0 &&
-       f.output == Output::Value);
+  return f.kind == Kind::Cosine || f.output == Output::Value;
 }
 
 /** Called once by the plugin as it is loaded. */

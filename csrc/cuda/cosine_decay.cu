@@ -16,9 +16,8 @@
 
 #include "core/kernel_params.h"
 // The family's header brings the decay's (core/cosine_decay_math.h). The
-// kernels run cosine_decay and the family's warmup with exponent 1; the op
-// sends the other family nodes to the CPU (csrc/cosine_decay.cpp,
-// resolve_stream).
+// kernels compute every value of the family; the op sends the step slopes of
+// its transforms to the CPU (csrc/cosine_decay.cpp, resolve_stream).
 #include "core/cosine_family_math.h"
 
 #ifndef COSINE_DECAY_GLOBAL
@@ -172,15 +171,12 @@ struct Narrow<bfloat16_bits> {
   }
 };
 
-// The value at a clamped step a, reduced in R (as the CPU's `decay_row`:
-// steps below -D take the period reduction). Wide: the CPU's series choice
-// (csrc/cpu/kernels.cpp `with_series`): the wide series, with the exact zeros
-// at D/2 and D/3, where init and end have opposite signs.
-template <bool Wide, typename R, typename T>
-COSINE_DECAY_INLINE T value_at_clamped(R a, const math::Params<R, T>& p) {
-  R m = math::in_first_period(a, p) ? math::magnitude(a)
-                                    : math::reduce_period(a, p);
-  return math::decay_at<Wide>(m, p);
+// A clamped step a mapped to its magnitude in [0, D] (as the CPU's
+// `decay_row`: steps below -D take the period reduction).
+template <typename R, typename T>
+COSINE_DECAY_INLINE R magnitude_of(R a, const math::Params<R, T>& p) {
+  return math::in_first_period(a, p) ? math::magnitude(a)
+                                     : math::reduce_period(a, p);
 }
 
 COSINE_DECAY_INLINE float quiet_nan() {
@@ -229,7 +225,8 @@ struct Decay {
   math::Params<R, T> p;
   template <typename S>
   COSINE_DECAY_INLINE T operator()(S s) const {
-    return value_at_clamped<Wide>(math::clamp_step<R>(s, p.d), p);
+    return math::decay_at<Wide>(
+        magnitude_of(math::clamp_step<R>(s, p.d), p), p);
   }
 };
 
@@ -244,39 +241,77 @@ struct HugeDecay {
   }
 };
 
-// The family's linear warmup, then cosine_decay at the exact step s - W
-// (exponent 1, the CPU's `warmup_row`): the ramp below W.
-template <bool Wide, typename R, typename T>
+// The family's Warmup kind: a linear warmup of W steps, then the decay at
+// the exact step s - W. Powered: to the power `exponent` (the CPU's
+// `powered_row`: the fraction d from the curve's shape, then end + (init -
+// end) d ** p with the core's portable pow; with W = 0, cosine_decay's clamp
+// and period reduction of the step). Else exponent 1 and W >= 1 (the CPU's
+// `warmup_row`: past the ramp, cosine_decay's own value at s - W).
+template <bool Wide, bool Powered, typename R, typename T>
 struct WarmupDecay {
   math::Params<R, T> p;
   math::Warmup<T> ramp;
   R w;
   R w_plus_d;
+  T exponent;
   template <typename S>
   COSINE_DECAY_INLINE T operator()(S s) const {
-    math::AfterWarmup<R> a = math::after_warmup<R>(s, w, w_plus_d);
-    return a.warming ? math::warmup_value(static_cast<T>(a.step), ramp)
-                     : math::decay_at<Wide>(a.decay_step, p);
+    R m;
+    if (Powered && w == R(0)) {
+      m = magnitude_of(math::clamp_step<R>(s, p.d), p);
+    } else {
+      math::AfterWarmup<R> a = math::after_warmup<R>(s, w, w_plus_d);
+      if (a.warming) {
+        return math::warmup_value(static_cast<T>(a.step), ramp);
+      }
+      m = a.decay_step;
+    }
+    return Powered ? math::powered_decay_at<Wide>(m, p, exponent)
+                   : math::decay_at<Wide>(m, p);
   }
 };
 
-// W + D as the CPU's `warmup_row` forms it: in R (rounded there where R is
+// Warm restarts (the CPU's `restarts_row`): in double for every result
+// type, the step as a double, below 0 taken as 0; NaN where no period holds
+// the step. The period is found per step (the CPU reuses the previous
+// step's where it holds the step: the same period, the boundaries being
+// monotone in the index).
+struct RestartSchedule {
+  math::Restarts<double> r;
+  template <typename S>
+  COSINE_DECAY_INLINE double operator()(S s) const {
+    double x = static_cast<double>(s);
+    x = x < 0.0 ? 0.0 : x; // NaN stays NaN
+    math::Period<double> period = math::restart_period(x, r);
+    return COSINE_FAMILY_ISNAN(period.index)
+        ? static_cast<double>(quiet_nan())
+        : math::restart_value<false>(x, period, r);
+  }
+};
+
+// A schedule after a warmup of W steps, W + D formed as the CPU's
+// `warmup_row` and `powered_row` form it: in R (rounded there where R is
 // double and D > 2^53).
-template <bool Wide, typename R, typename T>
-COSINE_DECAY_INLINE WarmupDecay<Wide, R, T>
-warmup_decay(math::Params<R, T> p, math::Warmup<T> ramp, int64_t w) {
-  WarmupDecay<Wide, R, T> r;
+template <typename Schedule, typename R, typename T>
+COSINE_DECAY_INLINE Schedule
+with_warmup(math::Params<R, T> p, math::Warmup<T> ramp, int64_t w, T exponent) {
+  Schedule r;
   r.p = p;
   r.ramp = ramp;
   r.w = static_cast<R>(w);
   r.w_plus_d = r.w + p.d;
+  r.exponent = exponent;
   return r;
 }
 
 // Calls run(schedule) with the schedule of one set of parameters for widened
-// steps of type S. The host sends a family node here only for the kinds
-// above (Kind::Warmup with exponent 1, Output::Value; csrc/cosine_decay.cpp
-// `runs_on_cuda`).
+// steps of type S, chosen as the CPU's kernels choose it
+// (csrc/cpu/kernels.cpp `row` and `family_row`). The series (`Wide`,
+// math::decay_from): cosine_decay's choice (`with_series`), the wide series
+// with the exact zeros at D/2 and D/3 where init and end have opposite
+// signs, also past a warmup; the narrow one for the exponent (the CPU's
+// `powered_row`). The host sends only values here (cuda::runs_on_cuda:
+// the family's step slopes run on the CPU).
 template <typename S, typename T, typename Run>
 COSINE_DECAY_INLINE void with_schedule(
     T init,
@@ -284,24 +319,39 @@ COSINE_DECAY_INLINE void with_schedule(
     int64_t d,
     const core::FamilyParams<double>& family,
     Run run) {
-  bool crosses_zero =
-      (init < T(0) && end > T(0)) || (init > T(0) && end < T(0));
-  int64_t w = family.kind == core::Kind::Warmup ? family.warmup_steps : 0;
+  if (family.kind == core::Kind::Restarts) {
+    run(RestartSchedule{
+        math::make_restarts<double>(init, end, d, family.t_mul, family.m_mul)});
+    return;
+  }
+  bool warmup = family.kind == core::Kind::Warmup;
+  int64_t w = warmup ? family.warmup_steps : 0;
   typedef typename Reduction<S>::Narrow NarrowR;
   typedef typename Reduction<S>::Wide WideR;
   bool narrow = Reduction<S>::narrow(d, w);
-  // One instantiation per series (math::decay_from `Wide`).
+  math::Warmup<T> ramp = math::make_warmup<T>(T(family.warmup_init), init, w);
+  if (warmup && !(family.exponent == 1.0 && w > 0)) {
+    T exponent = T(family.exponent);
+    if (narrow) {
+      run(with_warmup<WarmupDecay<false, true, NarrowR, T>>(
+          math::make_params<NarrowR, T>(init, end, d), ramp, w, exponent));
+    } else {
+      run(with_warmup<WarmupDecay<false, true, WideR, T>>(
+          math::make_params<WideR, T>(init, end, d), ramp, w, exponent));
+    }
+    return;
+  }
+  bool crosses_zero =
+      (init < T(0) && end > T(0)) || (init > T(0) && end < T(0));
   auto with_series = [&](auto wide) {
     constexpr bool Wide = decltype(wide)::value;
-    if (family.kind == core::Kind::Warmup) {
-      math::Warmup<T> ramp =
-          math::make_warmup<T>(T(family.warmup_init), init, w);
+    if (warmup) {
       if (narrow) {
-        run(warmup_decay<Wide, NarrowR>(
-            math::make_params<NarrowR, T>(init, end, d), ramp, w));
+        run(with_warmup<WarmupDecay<Wide, false, NarrowR, T>>(
+            math::make_params<NarrowR, T>(init, end, d), ramp, w, T(1)));
       } else {
-        run(warmup_decay<Wide, WideR>(
-            math::make_params<WideR, T>(init, end, d), ramp, w));
+        run(with_warmup<WarmupDecay<Wide, false, WideR, T>>(
+            math::make_params<WideR, T>(init, end, d), ramp, w, T(1)));
       }
     } else if (IsFloat<S>::value && d > (int64_t{1} << 53)) {
       run(HugeDecay<Wide, T>{math::make_params<int64_t, T>(init, end, d)});

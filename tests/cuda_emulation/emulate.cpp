@@ -93,22 +93,18 @@ void launch_kernel(const Case& c, const In* step, Out* out) {
 
 // Only the results the op asks for are compiled (a full dtype switch takes
 // minutes to compile): float32, or the steps' own half type.
-template <typename IdxT, bool Generated, typename In, typename Out>
-void launch(const Case& c, const In* step, Out* out) {
+template <typename In, typename Out, typename IdxT, typename Generated>
+void launch(
+    const Case& c,
+    const In* step,
+    Out* out,
+    emulation::Tag<IdxT>,
+    Generated) {
   if constexpr (!std::is_same_v<Out, float> && !std::is_same_v<In, Out>) {
     throw std::runtime_error("no " + c.out + " results from " + c.step);
   } else {
-    launch_kernel<IdxT, Generated>(c, step, out);
+    launch_kernel<IdxT, Generated::value>(c, step, out);
   }
-}
-
-void run_case(const std::string& dir) {
-  Case c(dir);
-  emulation::run_case<float16_bits, bfloat16_bits>(
-      c, [&](auto step, auto out, auto idx, auto generated) {
-        launch<typename decltype(idx)::type, decltype(generated)::value>(
-            c, step, out);
-      });
 }
 
 // The kernels' conversions against MLX's CPU types, bit for bit: every
@@ -146,5 +142,6 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]) == "--conversions") {
     return check_conversions();
   }
-  return emulation::main(argc, argv, run_case);
+  return emulation::main<Scalars, float16_bits, bfloat16_bits>(
+      argc, argv, [](auto&&... a) { launch(a...); });
 }

@@ -53,8 +53,9 @@ void each_thread(const Case& c, K kernel) {
 // elements per thread of the contiguous kernel; the strided one with the
 // steps, or generated, and scalar or array parameters. Unread buffers are
 // bound to placeholders by the host: here, empty ones.
-template <typename IdxT, bool Generated, typename In, typename Out>
-void launch(const Case& c, const In* step, Out* out) {
+template <typename In, typename Out, typename IdxT, typename G>
+void launch(const Case& c, const In* step, Out* out, emulation::Tag<IdxT>, G) {
+  constexpr bool Generated = G::value;
   IdxT size = static_cast<IdxT>(c.size);
   if (c.variant == "contiguous") {
     if (c.work_per_thread != work_per_thread || Generated) {
@@ -89,17 +90,9 @@ void launch(const Case& c, const In* step, Out* out) {
   });
 }
 
-void run_case(const std::string& dir) {
-  Case c(dir);
-  emulation::run_case<half, bfloat16_bits>(
-      c, [&](auto step, auto out, auto idx, auto generated) {
-        launch<typename decltype(idx)::type, decltype(generated)::value>(
-            c, step, out);
-      });
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
-  return emulation::main(argc, argv, run_case);
+  return emulation::main<Scalars, half, bfloat16_bits>(
+      argc, argv, [](auto&&... a) { launch(a...); });
 }
