@@ -185,11 +185,11 @@ COSINE_DECAY_INLINE float quiet_nan() {
 
 template <typename S>
 struct IsFloat {
-  static const bool value = false;
+  static constexpr bool value = false;
 };
 template <>
 struct IsFloat<float> {
-  static const bool value = true;
+  static constexpr bool value = true;
 };
 
 // The reduction type R the CPU chooses for widened steps of type S
@@ -216,7 +216,7 @@ struct Reduction<float> {
 };
 
 // The schedules a kernel evaluates, each set up once per thread (the
-// parameters' divisions) and then called per step. All four compute as the
+// parameters' divisions) and then called per step. Each computes as the
 // CPU's kernels do for the same node, so results are its own bit for bit.
 
 // cosine_decay in reduction type R.
@@ -289,19 +289,74 @@ struct RestartSchedule {
   }
 };
 
-// A schedule after a warmup of W steps, W + D formed as the CPU's
-// `warmup_row` and `powered_row` form it: in R (rounded there where R is
-// double and D > 2^53).
-template <typename Schedule, typename R, typename T>
-COSINE_DECAY_INLINE Schedule
-with_warmup(math::Params<R, T> p, math::Warmup<T> ramp, int64_t w, T exponent) {
-  Schedule r;
-  r.p = p;
-  r.ramp = ramp;
-  r.w = static_cast<R>(w);
-  r.w_plus_d = r.w + p.d;
-  r.exponent = exponent;
-  return r;
+// Calls run with the Warmup kind's schedule in reduction type R, W + D
+// formed as the CPU's `warmup_row` and `powered_row` form it: in R (rounded
+// there where R is double and D > 2^53).
+template <bool Wide, bool Powered, typename R, typename T, typename Run>
+COSINE_DECAY_INLINE void run_warmup_in(
+    T init,
+    T end,
+    int64_t d,
+    int64_t w,
+    math::Warmup<T> ramp,
+    T exponent,
+    const Run& run) {
+  WarmupDecay<Wide, Powered, R, T> schedule;
+  schedule.p = math::make_params<R, T>(init, end, d);
+  schedule.ramp = ramp;
+  schedule.w = static_cast<R>(w);
+  schedule.w_plus_d = schedule.w + schedule.p.d;
+  schedule.exponent = exponent;
+  run(schedule);
+}
+
+// The same in the reduction type the CPU chooses for steps of type S.
+template <bool Wide, bool Powered, typename S, typename T, typename Run>
+COSINE_DECAY_INLINE void run_warmup(
+    T init,
+    T end,
+    int64_t d,
+    int64_t w,
+    math::Warmup<T> ramp,
+    T exponent,
+    const Run& run) {
+  typedef typename Reduction<S>::Narrow NarrowR;
+  typedef typename Reduction<S>::Wide WideR;
+  if (Reduction<S>::narrow(d, w)) {
+    run_warmup_in<Wide, Powered, NarrowR>(init, end, d, w, ramp, exponent, run);
+  } else {
+    run_warmup_in<Wide, Powered, WideR>(init, end, d, w, ramp, exponent, run);
+  }
+}
+
+// with_schedule's cosine_decay and warmup (exponent 1) with the series
+// `Wide`. Functions and functors here, no lambdas: NVRTC 12 takes a lambda
+// in device code for a host function.
+template <bool Wide, typename S, typename T, typename Run>
+COSINE_DECAY_INLINE void with_series(
+    T init,
+    T end,
+    int64_t d,
+    bool warmup,
+    int64_t w,
+    math::Warmup<T> ramp,
+    const Run& run) {
+  typedef typename Reduction<S>::Narrow NarrowR;
+  typedef typename Reduction<S>::Wide WideR;
+  bool narrow = Reduction<S>::narrow(d, w);
+  if constexpr (IsFloat<S>::value) { // only floating steps need it
+    if (!warmup && d > (int64_t{1} << 53)) {
+      return run(
+          HugeDecay<Wide, T>{math::make_params<int64_t, T>(init, end, d)});
+    }
+  }
+  if (warmup) {
+    run_warmup<Wide, false, S>(init, end, d, w, ramp, T(1), run);
+  } else if (narrow) {
+    run(Decay<Wide, NarrowR, T>{math::make_params<NarrowR, T>(init, end, d)});
+  } else {
+    run(Decay<Wide, WideR, T>{math::make_params<WideR, T>(init, end, d)});
+  }
 }
 
 // Calls run(schedule) with the schedule of one set of parameters for widened
@@ -318,7 +373,7 @@ COSINE_DECAY_INLINE void with_schedule(
     T end,
     int64_t d,
     const core::FamilyParams<double>& family,
-    Run run) {
+    const Run& run) {
   if (family.kind == core::Kind::Restarts) {
     run(RestartSchedule{
         math::make_restarts<double>(init, end, d, family.t_mul, family.m_mul)});
@@ -326,45 +381,17 @@ COSINE_DECAY_INLINE void with_schedule(
   }
   bool warmup = family.kind == core::Kind::Warmup;
   int64_t w = warmup ? family.warmup_steps : 0;
-  typedef typename Reduction<S>::Narrow NarrowR;
-  typedef typename Reduction<S>::Wide WideR;
-  bool narrow = Reduction<S>::narrow(d, w);
   math::Warmup<T> ramp = math::make_warmup<T>(T(family.warmup_init), init, w);
   if (warmup && !(family.exponent == 1.0 && w > 0)) {
-    T exponent = T(family.exponent);
-    if (narrow) {
-      run(with_warmup<WarmupDecay<false, true, NarrowR, T>>(
-          math::make_params<NarrowR, T>(init, end, d), ramp, w, exponent));
-    } else {
-      run(with_warmup<WarmupDecay<false, true, WideR, T>>(
-          math::make_params<WideR, T>(init, end, d), ramp, w, exponent));
-    }
-    return;
+    return run_warmup<false, true, S>(
+        init, end, d, w, ramp, T(family.exponent), run);
   }
   bool crosses_zero =
       (init < T(0) && end > T(0)) || (init > T(0) && end < T(0));
-  auto with_series = [&](auto wide) {
-    constexpr bool Wide = decltype(wide)::value;
-    if (warmup) {
-      if (narrow) {
-        run(with_warmup<WarmupDecay<Wide, false, NarrowR, T>>(
-            math::make_params<NarrowR, T>(init, end, d), ramp, w, T(1)));
-      } else {
-        run(with_warmup<WarmupDecay<Wide, false, WideR, T>>(
-            math::make_params<WideR, T>(init, end, d), ramp, w, T(1)));
-      }
-    } else if (IsFloat<S>::value && d > (int64_t{1} << 53)) {
-      run(HugeDecay<Wide, T>{math::make_params<int64_t, T>(init, end, d)});
-    } else if (narrow) {
-      run(Decay<Wide, NarrowR, T>{math::make_params<NarrowR, T>(init, end, d)});
-    } else {
-      run(Decay<Wide, WideR, T>{math::make_params<WideR, T>(init, end, d)});
-    }
-  };
   if (crosses_zero) {
-    with_series(TrueType());
+    with_series<true, S>(init, end, d, warmup, w, ramp, run);
   } else {
-    with_series(FalseType());
+    with_series<false, S>(init, end, d, warmup, w, ramp, run);
   }
 }
 
@@ -378,6 +405,29 @@ COSINE_DECAY_INLINE IdxT block_begin() {
       static_cast<IdxT>(threadIdx.x);
 }
 
+// The contiguous kernel's N elements of one thread, for any schedule.
+template <typename In, typename Out, typename IdxT, int N, bool Generated>
+struct ContiguousRun {
+  const In* step;
+  Out* out;
+  int64_t start;
+  IdxT size;
+  IdxT begin;
+  IdxT stride;
+  template <typename Schedule>
+  COSINE_DECAY_INLINE void operator()(const Schedule& value) const {
+    typedef typename Widen<In>::type S;
+    for (int j = 0; j < N; ++j) {
+      IdxT i = begin + static_cast<IdxT>(j) * stride;
+      if (i < size) {
+        S s = Generated ? static_cast<S>(start + static_cast<int64_t>(i))
+                        : Widen<In>::get(step[i]);
+        out[i] = Narrow<Out>::get(value(s));
+      }
+    }
+  }
+};
+
 // Contiguous steps (or any layout the output shares), or the generated steps
 // start, start + 1, ... of a 1-d output; scalar parameters. N elements per
 // thread. `out` may be `step` itself (a donated buffer): each element is read
@@ -388,29 +438,31 @@ COSINE_DECAY_GLOBAL void cosine_decay_contiguous(
     Out* out,
     const Scalars sc,
     const IdxT size) {
-  typedef typename Widen<In>::type S;
   typedef typename Compute<Out>::type T;
   IdxT begin = block_begin<IdxT, N>();
   if (begin >= size) {
     return;
   }
-  IdxT stride = static_cast<IdxT>(blockDim.x);
-  with_schedule<S>(
+  ContiguousRun<In, Out, IdxT, N, Generated> run = {
+      step, out, sc.start, size, begin, static_cast<IdxT>(blockDim.x)};
+  with_schedule<typename Widen<In>::type>(
       T(sc.params.init),
       T(sc.params.end),
       sc.params.decay_steps,
       sc.family,
-      [&](const auto& value) {
-        for (int j = 0; j < N; ++j) {
-          IdxT i = begin + static_cast<IdxT>(j) * stride;
-          if (i < size) {
-            S s = Generated ? static_cast<S>(sc.start + static_cast<int64_t>(i))
-                            : Widen<In>::get(step[i]);
-            out[i] = Narrow<Out>::get(value(s));
-          }
-        }
-      });
+      run);
 }
+
+// The strided kernel's one element, for any schedule.
+template <typename S, typename Out>
+struct ElementRun {
+  S s;
+  Out* out;
+  template <typename Schedule>
+  COSINE_DECAY_INLINE void operator()(const Schedule& value) const {
+    *out = Narrow<Out>::get(value(s));
+  }
+};
 
 // Any layout: one element per thread of a row-contiguous output over
 // `layout.shape`. Generated: the step is sc.start + the step offset (the
@@ -455,9 +507,8 @@ COSINE_DECAY_GLOBAL void cosine_decay_strided(
     out[i] = Narrow<Out>::get(T(quiet_nan()));
     return;
   }
-  with_schedule<S>(init_value, end_value, d, sc.family, [&](const auto& value) {
-    out[i] = Narrow<Out>::get(value(s));
-  });
+  ElementRun<S, Out> run = {s, out + i};
+  with_schedule<S>(init_value, end_value, d, sc.family, run);
 }
 
 } // namespace cosine_decay_cuda

@@ -51,10 +51,6 @@ void CosineDecay::eval_gpu(
   if (out.dtype() == mx::float64) { // MLX rejects it when the node is made
     throw std::invalid_argument("float64 is not supported on the GPU");
   }
-  if (state_.family.kind == Kind::Restarts) { // the op puts them on the CPU
-    throw std::invalid_argument(
-        "[cosine_decay] warm restarts have no Metal kernel; use the CPU stream.");
-  }
   auto& s = stream();
   auto in = input_index();
   bool generated = state_.steps == StepSource::Generated;
