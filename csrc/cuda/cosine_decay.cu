@@ -289,43 +289,38 @@ struct RestartSchedule {
   }
 };
 
+// The Warmup kind's parameters.
+template <typename T>
+struct WarmupArgs {
+  T init;
+  T end;
+  int64_t d;
+  int64_t w;
+  math::Warmup<T> ramp;
+  T exponent;
+};
+
 // Calls run with the Warmup kind's schedule in reduction type R, W + D
 // formed as the CPU's `warmup_row` and `powered_row` form it: in R (rounded
 // there where R is double and D > 2^53).
 template <bool Wide, bool Powered, typename R, typename T, typename Run>
-COSINE_DECAY_INLINE void run_warmup_in(
-    T init,
-    T end,
-    int64_t d,
-    int64_t w,
-    math::Warmup<T> ramp,
-    T exponent,
-    const Run& run) {
+COSINE_DECAY_INLINE void run_warmup_in(const WarmupArgs<T>& a, const Run& run) {
   WarmupDecay<Wide, Powered, R, T> schedule;
-  schedule.p = math::make_params<R, T>(init, end, d);
-  schedule.ramp = ramp;
-  schedule.w = static_cast<R>(w);
+  schedule.p = math::make_params<R, T>(a.init, a.end, a.d);
+  schedule.ramp = a.ramp;
+  schedule.w = static_cast<R>(a.w);
   schedule.w_plus_d = schedule.w + schedule.p.d;
-  schedule.exponent = exponent;
+  schedule.exponent = a.exponent;
   run(schedule);
 }
 
 // The same in the reduction type the CPU chooses for steps of type S.
 template <bool Wide, bool Powered, typename S, typename T, typename Run>
-COSINE_DECAY_INLINE void run_warmup(
-    T init,
-    T end,
-    int64_t d,
-    int64_t w,
-    math::Warmup<T> ramp,
-    T exponent,
-    const Run& run) {
-  typedef typename Reduction<S>::Narrow NarrowR;
-  typedef typename Reduction<S>::Wide WideR;
-  if (Reduction<S>::narrow(d, w)) {
-    run_warmup_in<Wide, Powered, NarrowR>(init, end, d, w, ramp, exponent, run);
+COSINE_DECAY_INLINE void run_warmup(const WarmupArgs<T>& a, const Run& run) {
+  if (Reduction<S>::narrow(a.d, a.w)) {
+    run_warmup_in<Wide, Powered, typename Reduction<S>::Narrow>(a, run);
   } else {
-    run_warmup_in<Wide, Powered, WideR>(init, end, d, w, ramp, exponent, run);
+    run_warmup_in<Wide, Powered, typename Reduction<S>::Wide>(a, run);
   }
 }
 
@@ -351,7 +346,7 @@ COSINE_DECAY_INLINE void with_series(
     }
   }
   if (warmup) {
-    run_warmup<Wide, false, S>(init, end, d, w, ramp, T(1), run);
+    run_warmup<Wide, false, S>(WarmupArgs<T>{init, end, d, w, ramp, T(1)}, run);
   } else if (narrow) {
     run(Decay<Wide, NarrowR, T>{math::make_params<NarrowR, T>(init, end, d)});
   } else {
@@ -383,8 +378,9 @@ COSINE_DECAY_INLINE void with_schedule(
   int64_t w = warmup ? family.warmup_steps : 0;
   math::Warmup<T> ramp = math::make_warmup<T>(T(family.warmup_init), init, w);
   if (warmup && !(family.exponent == 1.0 && w > 0)) {
+    T exponent = T(family.exponent);
     return run_warmup<false, true, S>(
-        init, end, d, w, ramp, T(family.exponent), run);
+        WarmupArgs<T>{init, end, d, w, ramp, exponent}, run);
   }
   bool crosses_zero =
       (init < T(0) && end > T(0)) || (init > T(0) && end < T(0));
