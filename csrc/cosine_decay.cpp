@@ -135,18 +135,20 @@ void check_real(const mx::array& a, const char* name) {
 }
 
 // Where MLX's GPU is neither Metal nor CUDA with our CUDA plugin loaded,
-// the op runs on the CPU. Warm restarts have CPU kernels only: they run on
-// the CPU everywhere. The CUDA kernels run cosine_decay itself only: the
-// family's pow, sin and cos in CUDA's double are not the CPU's (glibc), so
-// its results would not be the CPU's bit for bit; its nodes run on the CPU.
-mx::Stream resolve_stream(mx::StreamOrDevice s, Kind kind = Kind::Cosine) {
+// the op runs on the CPU. The Metal shader computes every node (in float,
+// within its error bound). The CUDA kernels compute what they compute bit
+// for bit as the CPU (cuda::runs_on_cuda): every value; the family's step
+// slopes would need CUDA's sin and cos in double, which are not glibc's, so
+// those nodes run on the CPU.
+mx::Stream resolve_stream(
+    mx::StreamOrDevice s,
+    const Family& family = cosine_decay_core::plain_cosine<double>()) {
   auto stream = mx::to_stream(s);
   if (stream.device != mx::Device::gpu) {
     return stream;
   }
-  bool gpu = mx::metal::is_available()
-      ? kind != Kind::Restarts
-      : cuda::eval_gpu() && kind == Kind::Cosine;
+  bool gpu = mx::metal::is_available() ||
+      (cuda::eval_gpu() && cuda::runs_on_cuda(family));
   if (!gpu) {
     return mx::default_stream(mx::Device::cpu);
   }
@@ -374,7 +376,7 @@ Schedule::Schedule(
 mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
     const {
   check_real(step, "step");
-  auto stream = resolve_stream(s, family_.kind);
+  auto stream = resolve_stream(s, family_);
   auto decay = decay_dtype(step);
   if (auto* d = std::get_if<int64_t>(&decay_steps_)) {
     return make_node(
@@ -403,7 +405,7 @@ mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
 mx::array
 Schedule::values(int64_t num_steps, int64_t start, mx::StreamOrDevice s) const {
   check_range(num_steps, start);
-  auto stream = resolve_stream(s, family_.kind);
+  auto stream = resolve_stream(s, family_);
   if (auto* d = std::get_if<int64_t>(&decay_steps_)) {
     return make_node(
         {StepSource::Generated,
@@ -517,7 +519,10 @@ mx::array CosineDecay::step_derivative(const std::vector<mx::array>& primals) {
     auto slope = state_;
     slope.family.output = Output::StepSlope;
     return mx::array(
-        step.shape(), dtype, std::make_shared<CosineDecay>(s, slope), primals);
+        step.shape(),
+        dtype,
+        std::make_shared<CosineDecay>(resolve_stream(s, slope.family), slope),
+        primals);
   }
   auto ft = dtype == mx::float64 ? mx::float64 : mx::float32;
   auto x = mx::astype(step, ft, s);

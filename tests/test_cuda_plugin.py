@@ -7,6 +7,7 @@ CUDA libmlx, our main library, the C/C++ runtime) or, for the Python module,
 by the interpreter. Also: the CUDA plugin is built and installed, and it is
 loaded only where MLX has CUDA."""
 
+import os
 import platform
 import shutil
 import subprocess
@@ -107,3 +108,39 @@ def test_symbols_resolve_against_cuda_libmlx(cuda):
     # The check can fail: the CPU libmlx lacks the CUDA backend the plugin uses.
     cpu_libmlx = Path(mx.__file__).parent / "lib" / "libmlx.so"
     assert any("cu14CommandEncoder" in s for s in unresolved(PLUGIN, cpu_libmlx))
+
+
+def test_main_library_loads_the_plugin_where_mlx_has_cuda(cxx, tmp_path):
+    # C++ apps do not run the package's __init__: the main library loads the
+    # plugin beside it at the first op on a GPU stream, where MLX's CUDA
+    # backend is present (csrc/cuda/backend.cpp). Without a GPU, a preloaded
+    # mlx::core::cu::is_available() that says yes makes it try: the loader's
+    # log shows the plugin opened from the main library's directory (it then
+    # fails to load against this CPU libmlx, and the op stays on the CPU).
+    shim = tmp_path / "cuda_available.so"
+    source = tmp_path / "cuda_available.cpp"
+    source.write_text("namespace mlx::core::cu { bool is_available() { return true; } }\n")
+    subprocess.run([cxx, "-shared", "-fPIC", str(source), "-o", str(shim)], check=True)
+    ext = next(PACKAGE.glob("_ext*.so"))
+    probe = (
+        "import importlib.util, mlx.core\n"
+        f"spec = importlib.util.spec_from_file_location('mlx_cosine_decay._ext', {str(ext)!r})\n"
+        "ext = importlib.util.module_from_spec(spec); spec.loader.exec_module(ext)\n"
+        "print('loaded', ext._cuda_plugin_loaded())\n"
+    )
+
+    def run(preload):
+        env = dict(os.environ, LD_DEBUG="files")
+        if preload:
+            env["LD_PRELOAD"] = str(shim)
+        r = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert r.returncode == 0, r.stderr[-4000:]
+        return r.stdout, r.stderr
+
+    out, log = run(preload=True)
+    assert "loaded False" in out
+    assert f"file={PLUGIN}" in log or f"file={PLUGIN.resolve()}" in log
+    out, log = run(preload=False)
+    assert "loaded False" in out and PLUGIN.name not in log

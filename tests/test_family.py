@@ -130,12 +130,16 @@ def test_exponent_one_and_no_warmup_is_cosine_decay_bit_for_bit():
         assert np.array_equal(to_numpy(plain.values(500, -200)), to_numpy(family.values(500, -200)))
 
 
-def test_after_the_warmup_the_decay_is_cosine_decay_at_step_minus_warmup_bit_for_bit():
+# -INIT / 3: init and end of opposite signs, where cosine_decay takes its wider
+# series and the exact zeros.
+@pytest.mark.parametrize("end", [END, -INIT / 3])
+def test_after_the_warmup_the_decay_is_cosine_decay_at_step_minus_warmup_bit_for_bit(end):
     w, d = 123, 4567
     s = np.arange(w, w + d + 50, dtype=np.int64)
-    warm = mcd.cosine_decay(INIT, d, END, warmup_steps=w, warmup_init=WARMUP_INIT)(mx.array(s))
-    plain = mcd.cosine_decay(INIT, d, END)(mx.array(s - w))
-    assert np.array_equal(to_numpy(warm), to_numpy(plain))
+    warm = mcd.cosine_decay(INIT, d, end, warmup_steps=w, warmup_init=WARMUP_INIT)
+    plain = mcd.cosine_decay(INIT, d, end)(mx.array(s - w))
+    assert np.array_equal(to_numpy(warm(mx.array(s))), to_numpy(plain))
+    assert np.array_equal(to_numpy(warm.values(d + 50, w)), to_numpy(plain))
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Schedules on the GPU stream against the CPU stream, on a GPU that the op
 serves: Metal (Apple silicon), or CUDA with our plugin loaded; the whole file
 is skipped elsewhere (the kernels are emulated on the host in
-test_metal_emulation.py and test_cuda_emulation.py).
+test_emulation.py).
 
 On Metal the result may differ from the CPU by a few float32 ulps: the shader
 computes in float32, the Metal compiler may contract a * b + c into fma and
@@ -160,22 +160,30 @@ def test_64_bit_indices():
     assert_close(np.array(tail), np.array(want), mx.float32)
 
 
-def test_family_nodes_and_results():
-    # Warm restarts run on the CPU everywhere; warmup runs in the Metal
-    # shader, but on CUDA on the CPU (its pow, sin and cos are not glibc's,
-    # so results would not be the CPU's bit for bit).
+@pytest.mark.parametrize("exponent", [1.0, 2.0])
+def test_family_nodes_and_results(exponent):
+    # Every family value runs on the GPU; on CUDA bit for bit as the CPU (the
+    # core's portable pow and log), in the Metal shader within its float
+    # error. The step slopes of the transforms run on the CPU on CUDA (sin
+    # and cos in CUDA's double are not glibc's).
     steps = mx.arange(-5, 3000)
-    warmup = _ext.cosine_decay(
-        steps, 0.1, 1000, 1e-4, warmup_steps=100, warmup_init=1e-3, exponent=2.0, stream=mx.gpu
+    kw = dict(warmup_steps=100, warmup_init=1e-3, exponent=exponent)
+    warmup = _ext.cosine_decay(steps, 0.1, 1000, 1e-4, **kw, stream=mx.gpu)
+    restarts = _ext.cosine_decay_restarts(steps, 0.1, 100, 1e-4, t_mul=1.5, stream=mx.gpu)
+    assert _ext._node_device(warmup) == "gpu"
+    assert _ext._node_device(restarts) == "gpu"
+    want = _ext.cosine_decay(steps, 0.1, 1000, 1e-4, **kw, stream=mx.cpu)
+    want_restarts = _ext.cosine_decay_restarts(steps, 0.1, 100, 1e-4, t_mul=1.5, stream=mx.cpu)
+    for got, cpu in ((warmup, want), (restarts, want_restarts)):
+        got, cpu = np.array(got), np.array(cpu)
+        if CUDA:
+            assert np.array_equal(got.view(np.uint32), cpu.view(np.uint32))
+        else:  # pow in float32: a few ulps (see test_emulation.py)
+            np.testing.assert_allclose(got, cpu, rtol=2e-6, atol=1e-9)
+    slope = mx.grad(lambda s: _ext.cosine_decay(s, 0.1, 1000, 1e-4, **kw, stream=mx.gpu).sum())(
+        steps.astype(mx.float32)
     )
-    restarts = _ext.cosine_decay_restarts(steps, 0.1, 100, 1e-4, stream=mx.gpu)
-    assert _ext._node_device(warmup) == ("cpu" if CUDA else "gpu")
-    assert _ext._node_device(restarts) == "cpu"
-    want = _ext.cosine_decay(
-        steps, 0.1, 1000, 1e-4, warmup_steps=100, warmup_init=1e-3, exponent=2.0, stream=mx.cpu
-    )
-    gpu, cpu = np.array(warmup), np.array(want)
-    if CUDA:
-        assert np.array_equal(gpu.view(np.uint32), cpu.view(np.uint32))
-    else:  # pow in float32: a few ulps (see test_metal_emulation.py)
-        np.testing.assert_allclose(gpu, cpu, rtol=2e-6, atol=0)
+    want_slope = mx.grad(
+        lambda s: _ext.cosine_decay(s, 0.1, 1000, 1e-4, **kw, stream=mx.cpu).sum()
+    )(steps.astype(mx.float32))
+    np.testing.assert_allclose(np.array(slope), np.array(want_slope), rtol=1e-5, atol=1e-12)

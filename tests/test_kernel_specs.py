@@ -1,7 +1,7 @@
 """What the GPU hosts (Metal and CUDA) refuse to name or instantiate: one
 check of the dtype rules both share (csrc/common/kernel_spec.cpp) and of each
 backend's variant rule. The names themselves are checked per backend in
-test_metal_emulation.py and test_cuda_kernels.py."""
+test_metal_compile_check.py and test_cuda_kernels.py."""
 
 import mlx.core as mx
 import pytest

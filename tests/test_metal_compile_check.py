@@ -3,7 +3,9 @@
 csrc/metal/eval_gpu.cpp is compiled with -D_METAL_ -fsyntax-only against
 MLX's installed headers (backend/metal/device.h included) and a stand-in for
 metal-cpp's Metal/Metal.hpp (tests/metal_stub/). Nothing is linked or run:
-this catches type and API errors in the GPU host code, not Metal behaviour."""
+this catches type and API errors in the GPU host code, not Metal behaviour.
+The shader's embedded source and every instantiation the host asks Metal for
+are checked as C++ (tests/test_emulation.py runs them)."""
 
 import subprocess
 import sys
@@ -11,9 +13,24 @@ from pathlib import Path
 
 import mlx.core as mx
 import pytest
-from conftest import CSRC, EVAL_GPU, METAL_STUB
+from _emulation import mx_dtype
+from conftest import (
+    CSRC,
+    EVAL_GPU,
+    GPU_OUT_DTYPES,
+    GPU_STEP_DTYPES,
+    METAL_EMULATION,
+    METAL_SHADER,
+    METAL_STUB,
+    dtype_name,
+    inlined_kernel_source,
+)
+
+from mlx_cosine_decay import _ext
 
 MLX_INCLUDE = Path(mx.__file__).parent / "include"
+STEP_DTYPES = [dtype_name(d) for d in GPU_STEP_DTYPES]
+OUT_DTYPES = [dtype_name(d) for d in GPU_OUT_DTYPES]
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +67,53 @@ def test_eval_gpu_does_not_compile_with_metal_without_the_stand_in(metal_cxx):
     r = syntax_check(metal_cxx, EVAL_GPU, "_METAL_", stub=False)
     assert r.returncode != 0
     assert "Metal/Metal.hpp" in r.stderr
+
+
+# The embedded source and the instantiations eval_gpu asks Metal for.
+
+
+def test_embedded_source_is_the_shader_with_the_math_inlined():
+    assert _ext._metal_source() == inlined_kernel_source(METAL_SHADER)
+
+
+def library_specs():
+    for large in (False, True):
+        for out in OUT_DTYPES:
+            yield (False, True, True, mx.int64, mx_dtype(out), large)
+            yield (False, True, False, mx.int64, mx_dtype(out), large)
+            for step in STEP_DTYPES:
+                yield (True, False, False, mx_dtype(step), mx_dtype(out), large)
+                yield (False, False, False, mx_dtype(step), mx_dtype(out), large)
+                yield (False, False, True, mx_dtype(step), mx_dtype(out), large)
+
+
+def test_every_kernel_has_its_own_library_name_and_source():
+    source = _ext._metal_source()
+    names = set()
+    for spec in library_specs():
+        kernel, library, text = _ext._metal_library(*spec)
+        assert text.startswith(source)
+        assert f'[[host_name("{kernel}")]]' in text
+        assert library.endswith("_" + kernel) and library.startswith("mlx_cosine_decay_")
+        names.add(library)
+    assert len(names) == len(list(library_specs()))  # every kernel its own name
+
+
+def test_every_instantiation_compiles(cxx, tmp_path):
+    # Every [[host_name]] instantiation eval_gpu can emit, compiled as C++
+    # against the shader (host_name becomes an empty attribute).
+    source = _ext._metal_source()
+    tails = [_ext._metal_library(*spec)[2][len(source) :] for spec in library_specs()]
+    tu = tmp_path / "instantiations.cpp"
+    tu.write_text(
+        '#include "metal_compat.h"\n#define host_name(name)\n'
+        + source
+        + "".join(tails)
+        + "\nint main() { return 0; }\n"
+    )
+    r = subprocess.run(
+        [cxx, "-std=c++17", "-fsyntax-only", "-Wall", f"-I{METAL_EMULATION}", str(tu)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr[:4000]

@@ -164,24 +164,26 @@ inline std::vector<int64_t> packed_strides(const OperandLayout& layout) {
 }
 
 /**
- * What the GPU kernels receive by value: parameters in float, the start, the
- * family member.
+ * What the GPU kernels receive by value: the parameters in T (float for Metal,
+ * which has no double; double for CUDA, which computes as the CPU does), the
+ * start, the family member.
  */
-inline cosine_decay_core::KernelScalars<float> kernel_scalars(
+template <typename T>
+cosine_decay_core::KernelScalars<T> kernel_scalars(
     const CosineDecay::State& state) {
   auto& f = state.family;
   return {
-      {static_cast<float>(state.scalars.init),
-       static_cast<float>(state.scalars.end),
+      {static_cast<T>(state.scalars.init),
+       static_cast<T>(state.scalars.end),
        state.scalars.decay_steps},
       state.start,
       {f.kind,
        f.output,
        f.warmup_steps,
-       static_cast<float>(f.warmup_init),
-       static_cast<float>(f.exponent),
-       static_cast<float>(f.t_mul),
-       static_cast<float>(f.m_mul)}};
+       static_cast<T>(f.warmup_init),
+       static_cast<T>(f.exponent),
+       static_cast<T>(f.t_mul),
+       static_cast<T>(f.m_mul)}};
 }
 
 } // namespace mlx_cosine_decay::common

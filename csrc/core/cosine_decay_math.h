@@ -31,6 +31,10 @@
 #define COSINE_DECAY_FMA ::fma
 #define COSINE_DECAY_FMOD ::fmod
 #define COSINE_DECAY_MIN ::min
+#define COSINE_DECAY_FREXP ::frexp
+#define COSINE_DECAY_LDEXP ::ldexp
+#define COSINE_DECAY_FLOOR ::floor
+#define COSINE_DECAY_QUIET_NAN __longlong_as_double(0x7FF8000000000000LL)
 #else
 #define COSINE_DECAY_INLINE inline __attribute__((always_inline))
 #define COSINE_DECAY_UNROLL _Pragma("GCC unroll 16")
@@ -42,6 +46,10 @@
 #define COSINE_DECAY_FMA std::fma
 #define COSINE_DECAY_FMOD std::fmod
 #define COSINE_DECAY_MIN std::min
+#define COSINE_DECAY_FREXP std::frexp
+#define COSINE_DECAY_LDEXP std::ldexp
+#define COSINE_DECAY_FLOOR std::floor
+#define COSINE_DECAY_QUIET_NAN NAN
 #endif
 
 namespace cosine_decay_math {
@@ -318,7 +326,8 @@ COSINE_DECAY_INLINE T decay_at(R m, Params<R, T> p) {
       p);
 }
 
-#if !defined(__METAL_VERSION__) && !defined(__CUDACC_RTC__)
+#ifndef __METAL_VERSION__ // double: the CPU and CUDA (frexp, ldexp and floor
+                          // are exact in both, so both reduce alike)
 // |s| mod m for an integer-valued float |s| >= 2^63 and 0 < m < 2^63,
 // exactly: |s| = M 2^k with M < 2^digits; 2^k mod m by doubling, then
 // M (2^k mod m) mod m by double-and-add (every sum stays below 2^64).
@@ -326,8 +335,8 @@ template <typename F>
 COSINE_DECAY_INLINE uint64_t huge_mod(F s, uint64_t m) {
   constexpr int digits = sizeof(F) == 8 ? 53 : 24;
   int e = 0;
-  F f = std::frexp(s < 0 ? -s : s, &e); // |s| = f 2^e, 1/2 <= f < 1
-  uint64_t mant = static_cast<uint64_t>(std::ldexp(f, digits));
+  F f = COSINE_DECAY_FREXP(s < 0 ? -s : s, &e); // |s| = f 2^e, 1/2 <= f < 1
+  uint64_t mant = static_cast<uint64_t>(COSINE_DECAY_LDEXP(f, digits));
   uint64_t pow2 = 1 % m;
   for (int k = e - digits; k > 0; --k) {
     pow2 = pow2 * 2 % m;
@@ -348,13 +357,13 @@ COSINE_DECAY_INLINE uint64_t huge_mod(F s, uint64_t m) {
 // a non-integer step has |s| < 2^52 < D / 2, so its distance q = |s| needs
 // no reduction (and is exact). Infinite steps: +inf clamps to D, -inf is NaN.
 template <bool Wide, typename T>
-T decay_at_float_step(double s, Params<int64_t, T> p) {
+COSINE_DECAY_INLINE T decay_at_float_step(double s, Params<int64_t, T> p) {
   const double two_63 = 9223372036854775808.0;
   double mag = s < 0 ? -s : s;
-  if (s != s || s == -INFINITY) {
-    return static_cast<T>(NAN);
+  if (s != s || s < -1.7976931348623157e308) { // NaN, -inf
+    return static_cast<T>(COSINE_DECAY_QUIET_NAN);
   }
-  if (mag < 4503599627370496.0 && mag != std::floor(mag)) { // |s| < 2^52
+  if (mag < 4503599627370496.0 && mag != COSINE_DECAY_FLOOR(mag)) { // < 2^52
     return decay_from<Wide>(static_cast<T>(mag), false, false, false, p);
   }
   int64_t m;

@@ -408,6 +408,24 @@ void slope_row(Src src, Out* out, int64_t n, const Curve& c) {
   }
 }
 
+// `Wide` kernels (math::decay_from) for float64 results and where the value
+// crosses zero (init and end of opposite signs): the 10-term series in
+// double, where the 6-term fit's error relative to |init - end| would be
+// more than an ulp of the result near the crossing, and sin^2 exactly 1/2
+// and 1/4 at q = D/2, D/3, where the value can be exactly 0. Elsewhere the
+// fit and no such tests: the loop of the common case stays as short.
+// Calls f(std::bool_constant<Wide>{}) with the series this row needs.
+template <typename Result, typename F>
+void with_series(const Curve& c, F f) {
+  if constexpr (wide<Result>) {
+    f(std::true_type{});
+  } else if (c.crosses_zero) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
+}
+
 // One row of a family member: the reduction type R as `row` chooses it,
 // wide enough for W + 2D too.
 template <typename In, typename Result, typename Out, typename Src>
@@ -438,7 +456,11 @@ void family_row(Src src, Out* out, int64_t n, const Curve& c) {
       }
     };
     if (f.exponent == 1.0) { // then W > 0 (else the kind is Cosine)
-      with_ramp(plain_decay<Wide>(p));
+      // cosine_decay's series (with_series), so that past the ramp the
+      // values are its own at s - W, also where init and end cross zero.
+      with_series<Result>(c, [&](auto wide_series) {
+        with_ramp(plain_decay<decltype(wide_series)::value>(p));
+      });
     } else {
       with_ramp(PoweredDecay<Wide, R, T>{p, T(f.exponent)});
     }
@@ -457,24 +479,6 @@ void family_row(Src src, Out* out, int64_t n, const Curve& c) {
   } else {
     bool fits = c.d <= INT32_MAX / 2 && w <= INT32_MAX - 2 * c.d;
     fits ? run(int32_t{}) : run(int64_t{});
-  }
-}
-
-// `Wide` kernels (math::decay_from) for float64 results and where the value
-// crosses zero (init and end of opposite signs): the 10-term series in
-// double, where the 6-term fit's error relative to |init - end| would be
-// more than an ulp of the result near the crossing, and sin^2 exactly 1/2
-// and 1/4 at q = D/2, D/3, where the value can be exactly 0. Elsewhere the
-// fit and no such tests: the loop of the common case stays as short.
-// Calls f(std::bool_constant<Wide>{}) with the series this row needs.
-template <typename Result, typename F>
-void with_series(const Curve& c, F f) {
-  if constexpr (wide<Result>) {
-    f(std::true_type{});
-  } else if (c.crosses_zero) {
-    f(std::true_type{});
-  } else {
-    f(std::false_type{});
   }
 }
 

@@ -18,6 +18,17 @@ using EvalGpu = void (*)(
     const std::vector<mx::array>& inputs,
     mx::array& out);
 
+/**
+ * The nodes the CUDA kernels compute, bit for bit as the CPU: every family
+ * member's values (the family's pow and log are the core's portable ones,
+ * core/cosine_family_math.h). The step slopes of the family's transforms
+ * need sin and cos in double, whose CUDA versions are not glibc's; the op
+ * runs those nodes on the CPU stream.
+ */
+inline bool runs_on_cuda(const Family& f) {
+  return f.kind == Kind::Cosine || f.output == Output::Value;
+}
+
 /** Called once by the plugin as it is loaded. */
 void set_eval_gpu(EvalGpu eval);
 

@@ -15,9 +15,9 @@
 // contract. float64 results stay on the CPU, as in MLX.
 
 #include "core/kernel_params.h"
-// The family's header brings the decay's (core/cosine_decay_math.h); the
-// kernels run cosine_decay itself only: the op sends the family's warmup and
-// restarts nodes to the CPU (csrc/cosine_decay.cpp, resolve_stream).
+// The family's header brings the decay's (core/cosine_decay_math.h). The
+// kernels compute every value of the family; the op sends the step slopes of
+// its transforms to the CPU (csrc/cosine_decay.cpp, resolve_stream).
 #include "core/cosine_family_math.h"
 
 #ifndef COSINE_DECAY_GLOBAL
@@ -33,7 +33,9 @@ using math::uint32_t;
 using math::uint64_t;
 
 namespace core = cosine_decay_core;
-typedef core::KernelScalars<float> Scalars;
+// Parameters in double: the CPU's own (init and end are rounded to the
+// result's parameter type by the op, so double holds them exactly).
+typedef core::KernelScalars<double> Scalars;
 typedef core::StridedLayout Layout;
 using core::Operand;
 
@@ -46,25 +48,29 @@ struct bfloat16_bits {
   unsigned short bits;
 };
 
+// The bits of a value as another type of the same size (std::bit_cast, which
+// NVRTC lacks; memcpy is built into NVRTC and from <cstring> here).
+template <typename To, typename From>
+COSINE_DECAY_INLINE To bit_cast(From from) {
+  To to;
+  memcpy(&to, &from, sizeof(to));
+  return to;
+}
+
 COSINE_DECAY_INLINE float float_of_bits(uint32_t u) {
-#ifdef __CUDACC__
-  return __uint_as_float(u);
-#else
-  float f;
-  std::memcpy(&f, &u, sizeof(f));
-  return f;
-#endif
+  return bit_cast<float>(u);
 }
 
 COSINE_DECAY_INLINE uint32_t bits_of_float(float f) {
-#ifdef __CUDACC__
-  return __float_as_uint(f);
-#else
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  return u;
-#endif
+  return bit_cast<uint32_t>(f);
 }
+
+template <bool B>
+struct BoolConstant {
+  static constexpr bool value = B;
+};
+typedef BoolConstant<true> TrueType;
+typedef BoolConstant<false> FalseType;
 
 // The compute type: double for float32 results (rounded once, as the CPU),
 // float for float16/bfloat16 results (see csrc/cpu/kernels.cpp `Compute`).
@@ -165,36 +171,38 @@ struct Narrow<bfloat16_bits> {
   }
 };
 
-// The schedule at one widened step, reduced in R (as the CPU's `decay_row`:
-// steps below -D take the period reduction). Wide: the CPU's series choice
-// for float32 and narrower results (csrc/cpu/kernels.cpp `with_series`):
-// the wide series, with the exact zeros at D/2 and D/3, where init and end
-// have opposite signs.
-template <bool Wide, typename R, typename T, typename S>
-COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
-  R a = math::clamp_step<R>(s, p.d);
-  R m = math::in_first_period(a, p) ? math::magnitude(a)
-                                    : math::reduce_period(a, p);
-  return math::decay_at<Wide>(m, p);
+// A clamped step a mapped to its magnitude in [0, D] (as the CPU's
+// `decay_row`: steps below -D take the period reduction).
+template <typename R, typename T>
+COSINE_DECAY_INLINE R magnitude_of(R a, const math::Params<R, T>& p) {
+  return math::in_first_period(a, p) ? math::magnitude(a)
+                                     : math::reduce_period(a, p);
 }
 
-template <typename R, typename T, typename S>
-COSINE_DECAY_INLINE T value_at(S s, math::Params<R, T> p) {
-  bool crosses_zero =
-      (p.init < T(0) && p.end > T(0)) || (p.init > T(0) && p.end < T(0));
-  return crosses_zero ? value_at<true>(s, p) : value_at<false>(s, p);
+COSINE_DECAY_INLINE float quiet_nan() {
+  return float_of_bits(0x7FC00000u); // C's NAN, which the CPU stores
 }
+
+template <typename S>
+struct IsFloat {
+  static constexpr bool value = false;
+};
+template <>
+struct IsFloat<float> {
+  static constexpr bool value = true;
+};
 
 // The reduction type R the CPU chooses for widened steps of type S
-// (csrc/cpu/kernels.cpp `row`): floating steps in float while 2D <= 2^24,
-// else double; 64-bit integers in int64; narrower integers (and bool) in
-// int32 while 2D <= INT32_MAX, else int64. `Narrow` where narrow(d) holds.
+// (csrc/cpu/kernels.cpp `row` and `family_row`): floating steps in float
+// while W + 2D <= 2^24, else double; 64-bit integers in int64; narrower
+// integers (and bool) in int32 while W + 2D <= INT32_MAX, else int64 (W = 0
+// for cosine_decay itself). `Narrow` where narrow(d, w) holds.
 template <typename S>
 struct Reduction {
   typedef int32_t Narrow;
   typedef int64_t Wide;
-  static COSINE_DECAY_INLINE bool narrow(int64_t d) {
-    return sizeof(S) < 8 && 2 * d <= 2147483647;
+  static COSINE_DECAY_INLINE bool narrow(int64_t d, int64_t w) {
+    return sizeof(S) < 8 && d <= 2147483647 / 2 && w <= 2147483647 - 2 * d;
   }
 };
 
@@ -202,13 +210,185 @@ template <>
 struct Reduction<float> {
   typedef float Narrow;
   typedef double Wide;
-  static COSINE_DECAY_INLINE bool narrow(int64_t d) {
-    return 2 * d <= (int64_t{1} << 24);
+  static COSINE_DECAY_INLINE bool narrow(int64_t d, int64_t w) {
+    return d <= (int64_t{1} << 23) && w <= (int64_t{1} << 24) - 2 * d;
   }
 };
 
-COSINE_DECAY_INLINE float quiet_nan() {
-  return float_of_bits(0x7FC00000u); // C's NAN, which the CPU stores
+// The schedules a kernel evaluates, each set up once per thread (the
+// parameters' divisions) and then called per step. Each computes as the
+// CPU's kernels do for the same node, so results are its own bit for bit.
+
+// cosine_decay in reduction type R.
+template <bool Wide, typename R, typename T>
+struct Decay {
+  math::Params<R, T> p;
+  template <typename S>
+  COSINE_DECAY_INLINE T operator()(S s) const {
+    return math::decay_at<Wide>(
+        magnitude_of(math::clamp_step<R>(s, p.d), p), p);
+  }
+};
+
+// cosine_decay at floating steps where D > 2^53 (not a double): each step
+// reduced exactly in int64, as the CPU's `row` does
+// (math::decay_at_float_step).
+template <bool Wide, typename T>
+struct HugeDecay {
+  math::Params<int64_t, T> p;
+  COSINE_DECAY_INLINE T operator()(float s) const {
+    return math::decay_at_float_step<Wide>(static_cast<double>(s), p);
+  }
+};
+
+// The family's Warmup kind: a linear warmup of W steps, then the decay at
+// the exact step s - W. Powered: to the power `exponent` (the CPU's
+// `powered_row`: the fraction d from the curve's shape, then end + (init -
+// end) d ** p with the core's portable pow; with W = 0, cosine_decay's clamp
+// and period reduction of the step). Else exponent 1 and W >= 1 (the CPU's
+// `warmup_row`: past the ramp, cosine_decay's own value at s - W).
+template <bool Wide, bool Powered, typename R, typename T>
+struct WarmupDecay {
+  math::Params<R, T> p;
+  math::Warmup<T> ramp;
+  R w;
+  R w_plus_d;
+  T exponent;
+  template <typename S>
+  COSINE_DECAY_INLINE T operator()(S s) const {
+    R m;
+    if (Powered && w == R(0)) {
+      m = magnitude_of(math::clamp_step<R>(s, p.d), p);
+    } else {
+      math::AfterWarmup<R> a = math::after_warmup<R>(s, w, w_plus_d);
+      if (a.warming) {
+        return math::warmup_value(static_cast<T>(a.step), ramp);
+      }
+      m = a.decay_step;
+    }
+    return Powered ? math::powered_decay_at<Wide>(m, p, exponent)
+                   : math::decay_at<Wide>(m, p);
+  }
+};
+
+// Warm restarts (the CPU's `restarts_row`): in double for every result
+// type, the step as a double, below 0 taken as 0; NaN where no period holds
+// the step. The period is found per step (the CPU reuses the previous
+// step's where it holds the step: the same period, the boundaries being
+// monotone in the index).
+struct RestartSchedule {
+  math::Restarts<double> r;
+  template <typename S>
+  COSINE_DECAY_INLINE double operator()(S s) const {
+    double x = static_cast<double>(s);
+    x = x < 0.0 ? 0.0 : x; // NaN stays NaN
+    math::Period<double> period = math::restart_period(x, r);
+    return COSINE_FAMILY_ISNAN(period.index)
+        ? static_cast<double>(quiet_nan())
+        : math::restart_value<false>(x, period, r);
+  }
+};
+
+// The Warmup kind's parameters.
+template <typename T>
+struct WarmupArgs {
+  T init;
+  T end;
+  int64_t d;
+  int64_t w;
+  math::Warmup<T> ramp;
+  T exponent;
+};
+
+// Calls run with the Warmup kind's schedule in reduction type R, W + D
+// formed as the CPU's `warmup_row` and `powered_row` form it: in R (rounded
+// there where R is double and D > 2^53).
+template <bool Wide, bool Powered, typename R, typename T, typename Run>
+COSINE_DECAY_INLINE void run_warmup_in(const WarmupArgs<T>& a, const Run& run) {
+  WarmupDecay<Wide, Powered, R, T> schedule;
+  schedule.p = math::make_params<R, T>(a.init, a.end, a.d);
+  schedule.ramp = a.ramp;
+  schedule.w = static_cast<R>(a.w);
+  schedule.w_plus_d = schedule.w + schedule.p.d;
+  schedule.exponent = a.exponent;
+  run(schedule);
+}
+
+// The same in the reduction type the CPU chooses for steps of type S.
+template <bool Wide, bool Powered, typename S, typename T, typename Run>
+COSINE_DECAY_INLINE void run_warmup(const WarmupArgs<T>& a, const Run& run) {
+  if (Reduction<S>::narrow(a.d, a.w)) {
+    run_warmup_in<Wide, Powered, typename Reduction<S>::Narrow>(a, run);
+  } else {
+    run_warmup_in<Wide, Powered, typename Reduction<S>::Wide>(a, run);
+  }
+}
+
+// with_schedule's cosine_decay and warmup (exponent 1) with the series
+// `Wide`. Functions and functors here, no lambdas: NVRTC 12 takes a lambda
+// in device code for a host function.
+template <bool Wide, typename S, typename T, typename Run>
+COSINE_DECAY_INLINE void with_series(
+    T init,
+    T end,
+    int64_t d,
+    bool warmup,
+    int64_t w,
+    math::Warmup<T> ramp,
+    const Run& run) {
+  typedef typename Reduction<S>::Narrow NarrowR;
+  typedef typename Reduction<S>::Wide WideR;
+  bool narrow = Reduction<S>::narrow(d, w);
+  if constexpr (IsFloat<S>::value) { // only floating steps need it
+    if (!warmup && d > (int64_t{1} << 53)) {
+      return run(
+          HugeDecay<Wide, T>{math::make_params<int64_t, T>(init, end, d)});
+    }
+  }
+  if (warmup) {
+    run_warmup<Wide, false, S>(WarmupArgs<T>{init, end, d, w, ramp, T(1)}, run);
+  } else if (narrow) {
+    run(Decay<Wide, NarrowR, T>{math::make_params<NarrowR, T>(init, end, d)});
+  } else {
+    run(Decay<Wide, WideR, T>{math::make_params<WideR, T>(init, end, d)});
+  }
+}
+
+// Calls run(schedule) with the schedule of one set of parameters for widened
+// steps of type S, chosen as the CPU's kernels choose it
+// (csrc/cpu/kernels.cpp `row` and `family_row`). The series (`Wide`,
+// math::decay_from): cosine_decay's choice (`with_series`), the wide series
+// with the exact zeros at D/2 and D/3 where init and end have opposite
+// signs, also past a warmup; the narrow one for the exponent (the CPU's
+// `powered_row`). The host sends only values here (cuda::runs_on_cuda:
+// the family's step slopes run on the CPU).
+template <typename S, typename T, typename Run>
+COSINE_DECAY_INLINE void with_schedule(
+    T init,
+    T end,
+    int64_t d,
+    const core::FamilyParams<double>& family,
+    const Run& run) {
+  if (family.kind == core::Kind::Restarts) {
+    run(RestartSchedule{
+        math::make_restarts<double>(init, end, d, family.t_mul, family.m_mul)});
+    return;
+  }
+  bool warmup = family.kind == core::Kind::Warmup;
+  int64_t w = warmup ? family.warmup_steps : 0;
+  math::Warmup<T> ramp = math::make_warmup<T>(T(family.warmup_init), init, w);
+  if (warmup && !(family.exponent == 1.0 && w > 0)) {
+    T exponent = T(family.exponent);
+    return run_warmup<false, true, S>(
+        WarmupArgs<T>{init, end, d, w, ramp, exponent}, run);
+  }
+  bool crosses_zero =
+      (init < T(0) && end > T(0)) || (init > T(0) && end < T(0));
+  if (crosses_zero) {
+    with_series<true, S>(init, end, d, warmup, w, ramp, run);
+  } else {
+    with_series<false, S>(init, end, d, warmup, w, ramp, run);
+  }
 }
 
 // The thread's first element and the distance between its elements: each
@@ -221,34 +401,28 @@ COSINE_DECAY_INLINE IdxT block_begin() {
       static_cast<IdxT>(threadIdx.x);
 }
 
-// The thread's N elements with the parameters in reduction type R.
-template <
-    typename R,
-    typename In,
-    typename Out,
-    typename IdxT,
-    int N,
-    bool Generated>
-COSINE_DECAY_INLINE void contiguous_run(
-    const In* step,
-    Out* out,
-    const Scalars& sc,
-    IdxT size,
-    IdxT begin) {
-  typedef typename Widen<In>::type S;
-  typedef typename Compute<Out>::type T;
-  math::Params<R, T> p = math::make_params<R, T>(
-      T(sc.params.init), T(sc.params.end), sc.params.decay_steps);
-  IdxT stride = static_cast<IdxT>(blockDim.x);
-  for (int j = 0; j < N; ++j) {
-    IdxT i = begin + static_cast<IdxT>(j) * stride;
-    if (i < size) {
-      S s = Generated ? static_cast<S>(sc.start + static_cast<int64_t>(i))
-                      : Widen<In>::get(step[i]);
-      out[i] = Narrow<Out>::get(value_at(s, p));
+// The contiguous kernel's N elements of one thread, for any schedule.
+template <typename In, typename Out, typename IdxT, int N, bool Generated>
+struct ContiguousRun {
+  const In* step;
+  Out* out;
+  int64_t start;
+  IdxT size;
+  IdxT begin;
+  IdxT stride;
+  template <typename Schedule>
+  COSINE_DECAY_INLINE void operator()(const Schedule& value) const {
+    typedef typename Widen<In>::type S;
+    for (int j = 0; j < N; ++j) {
+      IdxT i = begin + static_cast<IdxT>(j) * stride;
+      if (i < size) {
+        S s = Generated ? static_cast<S>(start + static_cast<int64_t>(i))
+                        : Widen<In>::get(step[i]);
+        out[i] = Narrow<Out>::get(value(s));
+      }
     }
   }
-}
+};
 
 // Contiguous steps (or any layout the output shares), or the generated steps
 // start, start + 1, ... of a 1-d output; scalar parameters. N elements per
@@ -260,19 +434,31 @@ COSINE_DECAY_GLOBAL void cosine_decay_contiguous(
     Out* out,
     const Scalars sc,
     const IdxT size) {
-  typedef typename Widen<In>::type S;
+  typedef typename Compute<Out>::type T;
   IdxT begin = block_begin<IdxT, N>();
   if (begin >= size) {
     return;
   }
-  if (Reduction<S>::narrow(sc.params.decay_steps)) {
-    contiguous_run<typename Reduction<S>::Narrow, In, Out, IdxT, N, Generated>(
-        step, out, sc, size, begin);
-  } else {
-    contiguous_run<typename Reduction<S>::Wide, In, Out, IdxT, N, Generated>(
-        step, out, sc, size, begin);
-  }
+  ContiguousRun<In, Out, IdxT, N, Generated> run = {
+      step, out, sc.start, size, begin, static_cast<IdxT>(blockDim.x)};
+  with_schedule<typename Widen<In>::type>(
+      T(sc.params.init),
+      T(sc.params.end),
+      sc.params.decay_steps,
+      sc.family,
+      run);
 }
+
+// The strided kernel's one element, for any schedule.
+template <typename S, typename Out>
+struct ElementRun {
+  S s;
+  Out* out;
+  template <typename Schedule>
+  COSINE_DECAY_INLINE void operator()(const Schedule& value) const {
+    *out = Narrow<Out>::get(value(s));
+  }
+};
 
 // Any layout: one element per thread of a row-contiguous output over
 // `layout.shape`. Generated: the step is sc.start + the step offset (the
@@ -317,14 +503,8 @@ COSINE_DECAY_GLOBAL void cosine_decay_strided(
     out[i] = Narrow<Out>::get(T(quiet_nan()));
     return;
   }
-  typedef typename Reduction<S>::Narrow Narrow_R;
-  typedef typename Reduction<S>::Wide Wide_R;
-  out[i] = Narrow<Out>::get(
-      Reduction<S>::narrow(d)
-          ? value_at(
-                s, math::make_params<Narrow_R, T>(init_value, end_value, d))
-          : value_at(
-                s, math::make_params<Wide_R, T>(init_value, end_value, d)));
+  ElementRun<S, Out> run = {s, out + i};
+  with_schedule<S>(init_value, end_value, d, sc.family, run);
 }
 
 } // namespace cosine_decay_cuda

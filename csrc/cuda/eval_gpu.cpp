@@ -294,9 +294,9 @@ void eval(
     throw std::invalid_argument("float64 is not supported on the GPU");
   }
   const auto& state = node.state();
-  if (state.family.kind != Kind::Cosine) { // the op puts them on the CPU
+  if (!runs_on_cuda(state.family)) { // the op puts them on the CPU
     throw std::invalid_argument(
-        "[cosine_decay] the family's warmup and restarts have no CUDA kernel; "
+        "[cosine_decay] this member of the cosine family has no CUDA kernel; "
         "use the CPU stream.");
   }
   auto in = node.input_index();
@@ -332,7 +332,7 @@ void eval(
   const void* step_ptr =
       generated ? nullptr : mx::gpu_ptr<void>(inputs[in[Operand::Step]]);
   void* out_ptr = mx::gpu_ptr<void>(out);
-  auto scalars = common::kernel_scalars(state);
+  auto scalars = common::kernel_scalars<double>(state);
   uint32_t size32 = static_cast<uint32_t>(size);
   void* size_arg =
       spec.large ? static_cast<void*>(&size) : static_cast<void*>(&size32);

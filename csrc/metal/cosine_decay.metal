@@ -144,11 +144,35 @@ struct Evaluator<float> {
   }
 };
 
-// The family's Warmup kind (the host runs Restarts on the CPU) at one
-// widened step, reduced in R: the ramp below W, the decay at the exact step
-// s - W above (`after_warmup`), to the power `exponent`; without a warmup,
-// cosine_decay's reduction of negative steps. Output::StepSlope: the
-// derivative, as the CPU computes it, in float.
+// The family's Restarts kind at a step s, in float: the period arithmetic of
+// core/cosine_family_math.h (its log and pow are metal::precise's), so the
+// boundaries are the true ones while they are exact in float (integer or
+// short binary t_mul, boundaries below 2^24); elsewhere a step within
+// float's rounding of a boundary may take the neighbouring period's value.
+// Output::StepSlope: the derivative, as the CPU computes it, in float.
+inline float restarts_value_at(
+    float s,
+    float init,
+    float end,
+    int64_t d,
+    core::FamilyParams<float> f) {
+  math::Restarts<float> r =
+      math::make_restarts<float>(init, end, d, f.t_mul, f.m_mul);
+  if (f.output == core::Output::Value) {
+    return math::restarts_at<false>(s, r);
+  }
+  if (s < 0.0f) { // the value is step 0's: flat
+    return 0.0f;
+  }
+  math::Period<float> period = math::restart_period(s, r);
+  return COSINE_FAMILY_ISNAN(period.index) ? period.index
+                                           : math::restart_slope(s, period, r);
+}
+
+// The family's Warmup kind at one widened step, reduced in R: the ramp below W,
+// the decay at the exact step s - W above (`after_warmup`), to the power
+// `exponent`; without a warmup, cosine_decay's reduction of negative steps.
+// Output::StepSlope: the derivative, as the CPU computes it, in float.
 template <typename R, typename S>
 inline float
 warmup_value_at(S s, math::Params<R, float> p, core::FamilyParams<float> f) {
@@ -185,13 +209,17 @@ warmup_value_at(S s, math::Params<R, float> p, core::FamilyParams<float> f) {
   return math::powered(math::fraction_from_shape(t), f.exponent, p.init, p.end);
 }
 
-// The family at one widened step: integer steps reduced in int64 (W + 2D
-// fits it), float steps in float while W + 2D <= 2^24, else integral ones in
-// int64 (as Evaluator<float>) and the rest in float.
+// The family at one widened step: warm restarts in float; warmup + decay with
+// integer steps reduced in int64 (W + 2D fits it), float steps in float while W
+// + 2D <= 2^24, else integral ones in int64 (as Evaluator<float>) and the rest
+// in float.
 template <typename S>
 struct FamilyEvaluator {
   static float
   at(S s, float init, float end, int64_t d, core::FamilyParams<float> f) {
+    if (f.kind == core::Kind::Restarts) {
+      return restarts_value_at(static_cast<float>(s), init, end, d, f);
+    }
     return warmup_value_at(
         s, math::make_params<int64_t, float>(init, end, d), f);
   }
@@ -201,6 +229,9 @@ template <>
 struct FamilyEvaluator<float> {
   static float
   at(float s, float init, float end, int64_t d, core::FamilyParams<float> f) {
+    if (f.kind == core::Kind::Restarts) {
+      return restarts_value_at(s, init, end, d, f);
+    }
     bool narrow = d <= 8388608 && f.warmup_steps <= 16777216 - 2 * d;
     const float limit = 4611686018427387904.0f; // 2^62
     if (!narrow && s > -limit && s < limit &&

@@ -51,10 +51,6 @@ void CosineDecay::eval_gpu(
   if (out.dtype() == mx::float64) { // MLX rejects it when the node is made
     throw std::invalid_argument("float64 is not supported on the GPU");
   }
-  if (state_.family.kind == Kind::Restarts) { // the op puts them on the CPU
-    throw std::invalid_argument(
-        "[cosine_decay] warm restarts have no Metal kernel; use the CPU stream.");
-  }
   auto& s = stream();
   auto in = input_index();
   bool generated = state_.steps == StepSource::Generated;
@@ -80,7 +76,7 @@ void CosineDecay::eval_gpu(
   });
   auto* kernel = d.get_kernel(metal::kernel_name(spec), lib);
 
-  auto scalars = common::kernel_scalars(state_);
+  auto scalars = common::kernel_scalars<float>(state_);
 
   auto& enc = mx::metal::get_command_encoder(s);
   enc.set_compute_pipeline_state(kernel);
