@@ -22,7 +22,7 @@ Rows (K = 1000 x N = 1e5 = 1e8 float32 values by default):
 
 Each timed run writes a fresh output: MLX's buffer cache is cleared before
 every run (outside the timing), NumPy's buffer is a new np.empty. Times are
-medians (and the best run) after a warm-up. Targets (issue 6): ours <= 1.5 x floor and
+medians (and the best run) after a warm-up. Targets: ours <= 1.5 x floor and
 <= 0.05 x reference; the second is printed against both reference rows.
 """
 
