@@ -132,7 +132,9 @@ def test_main_library_loads_the_plugin_where_mlx_has_cuda(cxx, tmp_path):
     def run(preload):
         env = dict(os.environ, LD_DEBUG="files")
         if preload:
-            env["LD_PRELOAD"] = str(shim)
+            # After what is preloaded already (the sanitizer run's libasan
+            # must stay first).
+            env["LD_PRELOAD"] = " ".join(filter(None, [os.environ.get("LD_PRELOAD"), str(shim)]))
         r = subprocess.run(
             [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
         )
