@@ -10,7 +10,8 @@
     Target: no slower.
 (c) 1e7 int32 steps: ns/element of each form against plain cosine_decay
     (ours all), as step arrays and as values(): warmup + cosine, with an
-    exponent, and warm restarts. Target: each within 10 %.
+    exponent (an integer, a multiple of 1/2, and another: the three ways
+    d ** p is computed), and warm restarts. Target: each within 10 %.
 
     python bench/bench_family.py [--repeat 15] [--size 1e7]
 """
@@ -122,7 +123,10 @@ def bench_large(size, rounds):
     d, w = size // 2, size // 100
     plain = mcd.cosine_decay(INIT, d, END)
     warm = mcd.cosine_decay(INIT, d, END, warmup_steps=w)
-    power = mcd.cosine_decay(INIT, d, END, warmup_steps=w, exponent=2.0)
+    def powered(p):
+        return mcd.cosine_decay(INIT, d, END, warmup_steps=w, exponent=p)
+
+    power, half_power, any_power = powered(2.0), powered(1.5), powered(1.7)
     restarts = mcd.cosine_decay_restarts(INIT, size // 20, END, t_mul=2.0, m_mul=0.8)
     mx.eval(steps)
     fns = {
@@ -131,6 +135,8 @@ def bench_large(size, rounds):
         "cosine_decay.values(n)": lambda: mx.eval(plain.values(size)),
         "warmup + cosine.values(n)": lambda: mx.eval(warm.values(size)),
         "warmup + cosine ** 2 (step)": lambda: mx.eval(power(steps)),
+        "warmup + cosine ** 1.5 (step)": lambda: mx.eval(half_power(steps)),
+        "warmup + cosine ** 1.7 (step)": lambda: mx.eval(any_power(steps)),
         "restarts t_mul=2 (step)": lambda: mx.eval(restarts(steps)),
     }
     t = interleaved_medians(fns, rounds, inner=1)

@@ -42,7 +42,8 @@ WARMUP_CASES = [
     (3, 2**30),
     (2**31, 2**31),
 ]
-EXPONENTS = [1.0, 2.0, 0.5, 1.7]
+# By products (multiples of 1/2 up to 8) and by log and exp (the others).
+EXPONENTS = [1.0, 2.0, 0.5, 1.5, 3.0, 1.7, 8.5]
 
 
 def warmup_steps_for(w, d):
@@ -230,16 +231,17 @@ def test_restarts_below_zero_take_step_zero_and_shrinking_periods_end_in_nan():
     assert np.isfinite(got[3]) and np.isnan(got[4]) and np.isnan(got[5])
 
 
+@pytest.mark.parametrize("exponent", [2.0, 1.5, 1.7])
 @pytest.mark.parametrize("dtype", [mx.float16, mx.bfloat16, mx.float64])
-def test_other_result_dtypes_round_once(dtype):
+def test_other_result_dtypes_round_once(dtype, exponent):
     # The steps as the dtype holds them (bfloat16 rounds integers above 256).
     s = to_numpy(mx.arange(0, 1200, dtype=mx.float32).astype(dtype)).astype(np.float64)
     warm = mcd.cosine_decay(
-        INIT, 1000, END, warmup_steps=100, warmup_init=WARMUP_INIT, exponent=2.0
+        INIT, 1000, END, warmup_steps=100, warmup_init=WARMUP_INIT, exponent=exponent
     )
     rest = mcd.cosine_decay_restarts(INIT, 100, END, t_mul=2.0, m_mul=0.5)
     for sched, t in (
-        (warm, warmup_cosine_truth(s, INIT, 1000, END, 100, WARMUP_INIT, 2.0)),
+        (warm, warmup_cosine_truth(s, INIT, 1000, END, 100, WARMUP_INIT, exponent)),
         (rest, restarts_truth(s, INIT, 100, END, 2.0, 0.5)),
     ):
         got = sched(mx.array(s).astype(dtype))

@@ -1,5 +1,6 @@
 """The family's portable log, exp and powers (core/cosine_family_math.h:
-portable_log, portable_exp, portable_pow, portable_pown), compiled from the
+portable_log, portable_exp, portable_pow, portable_pown, and fraction_power,
+the decay's d ** p), compiled from the
 core header as the kernels use it and measured against exact truths: Python's
 Decimal ln and exp at 40 digits (correctly rounded at that precision) and
 exact rational powers (Fraction), over the ranges the family needs and their
@@ -20,7 +21,8 @@ from conftest import CSRC
 getcontext().prec = 40
 
 # Reads doubles from argv[2] (a raw file), applies the function named by
-# argv[1] (pow and pown: pairs x, y), writes the results to argv[3].
+# argv[1] (pow, pown and fraction_power: pairs x, y), writes the results to
+# argv[3].
 PROBE = r"""
 #include "core/cosine_family_math.h"
 #include <cstdio>
@@ -34,12 +36,15 @@ int main(int argc, char** argv) {
   while (std::fread(&v, sizeof v, 1, in) == 1) x.push_back(v);
   std::fclose(in);
   std::vector<double> out;
-  bool pairs = !std::strcmp(argv[1], "pow") || !std::strcmp(argv[1], "pown");
+  bool pairs = std::strcmp(argv[1], "log") && std::strcmp(argv[1], "exp");
   for (size_t i = 0; i < x.size(); i += pairs ? 2 : 1) {
     if (!std::strcmp(argv[1], "log")) out.push_back(m::portable_log(x[i]));
     if (!std::strcmp(argv[1], "exp")) out.push_back(m::portable_exp(x[i]));
     if (!std::strcmp(argv[1], "pow")) out.push_back(m::portable_pow(x[i], x[i + 1]));
     if (!std::strcmp(argv[1], "pown")) out.push_back(m::portable_pown(x[i], x[i + 1]));
+    if (!std::strcmp(argv[1], "fraction_power")) {
+      out.push_back(m::fraction_power(x[i], x[i + 1]));
+    }
   }
   std::FILE* o = std::fopen(argv[3], "wb");
   std::fwrite(out.data(), sizeof(double), out.size(), o);
@@ -142,3 +147,32 @@ def test_pown_is_the_correctly_rounded_power(probe, x):
         exact *= Fraction(x)
     got = probe("pown", cases)
     assert list(got) == want
+
+
+def fractions_for_powers(seed):
+    rng = random.Random(seed)
+    ds = [2.0 ** rng.uniform(-60, 0) for _ in range(1500)] + [rng.random() for _ in range(1500)]
+    return ds + [1 - k * 2**-53 for k in range(1, 20)] + [0.5, 0.25, 1e-300, 5e-324, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("p", [0.5, 1.5, 2.0, 3.0, 4.5, 7.0, 7.5, 8.0])
+def test_fraction_power_of_the_common_exponents_is_products(probe, p):
+    """Multiples of 1/2 up to 8: sqrt and binary powering, within the
+    header's (n + 1) ulp (n = p rounded down; plus one subnormal spacing where
+    the result is subnormal), and exact where the truth is a double."""
+    ds = fractions_for_powers(int(p * 10))
+    got = probe("fraction_power", [v for d in ds for v in (d, p)])
+    n = int(p)
+    for g, d in zip(got, ds, strict=True):
+        exact = (Decimal(d) ** n if n else Decimal(1)) * (Decimal(d).sqrt() if p != n else 1)
+        bound = Decimal(n + 1) * exact * Decimal(2.0**-52)
+        assert abs(Decimal(g) - exact) <= bound + Decimal(5e-324), (d, g)
+        if exact == Decimal(float(exact)):
+            assert Decimal(g) == exact, (d, g)
+
+
+@pytest.mark.parametrize("p", [1.7, 0.01, 8.5, 9.0, 16.0, 0.25, 2.0000001])
+def test_fraction_power_of_other_exponents_is_portable_pow(probe, p):
+    ds = fractions_for_powers(int(p * 100))
+    pairs = [v for d in ds for v in (d, p)]
+    assert probe("fraction_power", pairs).tobytes() == probe("pow", pairs).tobytes()

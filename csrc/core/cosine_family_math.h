@@ -37,18 +37,21 @@
 #define COSINE_FAMILY_NAN(T) T(NAN)
 #define COSINE_FAMILY_SIN metal::precise::sin
 #define COSINE_FAMILY_COS metal::precise::cos
+#define COSINE_FAMILY_SQRT metal::precise::sqrt
 #elif defined(__CUDACC_RTC__) // NVRTC: CUDA's math functions, no <cmath>
 #define COSINE_FAMILY_FLOOR ::floor
 #define COSINE_FAMILY_ISNAN(x) ((x) != (x))
 #define COSINE_FAMILY_NAN(T) T(__int_as_float(0x7fc00000))
 #define COSINE_FAMILY_SIN ::sin
 #define COSINE_FAMILY_COS ::cos
+#define COSINE_FAMILY_SQRT ::sqrt
 #else
 #define COSINE_FAMILY_FLOOR std::floor
 #define COSINE_FAMILY_ISNAN std::isnan
 #define COSINE_FAMILY_NAN(T) T(NAN)
 #define COSINE_FAMILY_SIN std::sin
 #define COSINE_FAMILY_COS std::cos
+#define COSINE_FAMILY_SQRT std::sqrt
 #endif
 
 namespace cosine_decay_math {
@@ -341,6 +344,74 @@ COSINE_DECAY_INLINE T fraction_from_shape(T t) {
   return sign_bit(t) ? T(1) + t : t;
 }
 
+// The common exponents, multiples of 1/2 up to 8 (2, 3, 0.5, 1.5, ...),
+// are computed by multiplication, without a logarithm: halves_of(p) is 2p
+// for them, else 0.
+template <typename T>
+COSINE_DECAY_INLINE int32_t halves_of(T p) {
+  T twice = T(2) * p;
+  bool listed =
+      twice >= T(1) && twice <= T(16) && twice == COSINE_FAMILY_FLOOR(twice);
+  return listed ? static_cast<int32_t>(twice) : 0;
+}
+
+// d^n for 0 <= n <= 8 by binary powering from the top bit of n: each lower
+// bit squares, and multiplies by d where it is set. IEEE multiplies only, so
+// every backend computes the same bits (the CPU kernels run the same
+// products: `PoweredDecay::power`, `SquaredDecay`). Relative error
+// below (n - 1) ulp of the compute type (a squaring doubles the error of what
+// it squares, a product by d adds one rounding), the size of d^n's own
+// sensitivity to the rounding of d (n ulp).
+template <typename T>
+COSINE_DECAY_INLINE T power_by_integer(T d, int32_t n) {
+  if (n == 0) {
+    return T(1);
+  }
+  int32_t top = 0; // n's highest set bit
+  while ((n >> (top + 1)) != 0) {
+    ++top;
+  }
+  T r = d;
+  for (int32_t bit = top - 1; bit >= 0; --bit) {
+    r = r * r;
+    if (((n >> bit) & 1) != 0) {
+      r = r * d;
+    }
+  }
+  return r;
+}
+
+// d^(h/2) for h = halves_of(p) >= 1: d^n (n = h/2 rounded down), times
+// sqrt(d) (correctly rounded on every backend) where h is odd. Relative
+// error below (n + 1) ulp; for p <= 8 far below what float32 results need.
+template <typename T>
+COSINE_DECAY_INLINE T power_by_halves(T d, int32_t halves) {
+  T r = power_by_integer(d, halves >> 1);
+  return (halves & 1) != 0 ? r * COSINE_FAMILY_SQRT(d) : r;
+}
+
+// In the family's compute type, as family_pow: double on the CPU and CUDA
+// (float computes in double and rounds once), float on Metal.
+#ifdef __METAL_VERSION__
+COSINE_DECAY_INLINE float family_power_by_halves(float d, int32_t halves) {
+  return power_by_halves(d, halves);
+}
+#else
+COSINE_DECAY_INLINE double family_power_by_halves(double d, int32_t halves) {
+  return power_by_halves(d, halves);
+}
+COSINE_DECAY_INLINE float family_power_by_halves(float d, int32_t halves) {
+  return static_cast<float>(power_by_halves<double>(d, halves));
+}
+#endif
+
+// d ** p for d in [0, 1] and p > 0.
+template <typename T>
+COSINE_DECAY_INLINE T fraction_power(T d, T p) {
+  int32_t halves = halves_of(p);
+  return halves != 0 ? family_power_by_halves(d, halves) : family_pow(d, p);
+}
+
 // end + (init - end) * d ** p. With p == 1 callers use decay_at directly
 // (that path is cosine_decay's, bit for bit); this one is the general case.
 template <typename T>
@@ -350,7 +421,7 @@ COSINE_DECAY_INLINE T powered_value(T d_to_p, T init, T end) {
 
 template <typename T>
 COSINE_DECAY_INLINE T powered(T d, T p, T init, T end) {
-  return powered_value(family_pow(d, p), init, end);
+  return powered_value(fraction_power(d, p), init, end);
 }
 
 // The decay with exponent p at a magnitude m in [0, D] (as decay_at takes
@@ -517,6 +588,26 @@ COSINE_DECAY_INLINE Period<T> restart_period(T s, Restarts<T> r) {
   return p;
 }
 
+// min(a, b) for a, b >= +0, as the restarts' distance to the nearer
+// end of a period. On the CPU the minimum of their bits as integers (the
+// same order for non-negative doubles): a floating min or select there is
+// sunk past the polynomial by GCC, which then evaluates it for both.
+template <typename T>
+COSINE_DECAY_INLINE T nonnegative_min(T a, T b) {
+#if defined(__METAL_VERSION__) || defined(__CUDACC_RTC__)
+  return COSINE_DECAY_MIN(a, b);
+#else
+  using I = std::conditional_t<sizeof(T) == 8, int64_t, int32_t>;
+  I bits_a, bits_b;
+  std::memcpy(&bits_a, &a, sizeof(T));
+  std::memcpy(&bits_b, &b, sizeof(T));
+  I m = std::min(bits_a, bits_b);
+  T r;
+  std::memcpy(&r, &m, sizeof(T));
+  return r;
+#endif
+}
+
 // The value at step s (s >= 0, not NaN) in period p: the decay of period i
 // with init_i = end + (init - end) m^i over its length T_i = S_{i+1} - S_i,
 // evaluated by `decay_from` at the exact distance to the nearer end of the
@@ -529,7 +620,7 @@ COSINE_DECAY_INLINE T restart_value(T s, Period<T> p, Restarts<T>) {
   T from_start = s - p.start;
   T to_next = p.next - s;
   bool near_end = to_next < from_start;
-  T q = near_end ? to_next : from_start;
+  T q = nonnegative_min(from_start, to_next);
   // Exact sin^2 of 1/2 and 1/4 where the period's distances are exact.
   return decay_from<Wide>(
       q,
