@@ -123,6 +123,7 @@ def bench_large(size, rounds):
     d, w = size // 2, size // 100
     plain = mcd.cosine_decay(INIT, d, END)
     warm = mcd.cosine_decay(INIT, d, END, warmup_steps=w)
+
     def powered(p):
         return mcd.cosine_decay(INIT, d, END, warmup_steps=w, exponent=p)
 

@@ -52,7 +52,7 @@ def test_every_kernel_has_its_own_expression():
 
 def nvrtc_libraries():
     """libnvrtc of the installed NVIDIA wheels: nvidia-cuda-nvrtc (13, in the
-    `test` extra) and nvidia-cuda-nvrtc-cu12 where installed."""
+    `test` dependency group) and nvidia-cuda-nvrtc-cu12 where installed."""
     spec = importlib.util.find_spec("nvidia")
     found = {}
     for root in spec.submodule_search_locations if spec else []:
@@ -109,7 +109,7 @@ class Nvrtc:
 
 
 def nvrtc(version):
-    """NVRTC 13 from the `test` extra; NVRTC 12 (what mlx-cuda-12 uses) from
+    """NVRTC 13 from the `test` dependency group; NVRTC 12 (what mlx-cuda-12 uses) from
     the wheel cache, downloaded once (89 MB)."""
     if sys.platform != "linux" or platform.machine() != "x86_64":
         pytest.skip("the NVRTC wheels are for Linux x86_64")
@@ -117,7 +117,7 @@ def nvrtc(version):
     if version == "12" and version not in libs:
         root = _wheels.unpacked("nvidia-cuda-nvrtc-cu12==12.9.*", "nvidia_cuda_nvrtc_cu12")
         libs["12"] = root / "nvidia" / "cuda_nvrtc" / "lib" / "libnvrtc.so.12"
-    assert version in libs, "nvidia-cuda-nvrtc (13) is in the `test` extra but not installed"
+    assert version in libs, "nvidia-cuda-nvrtc (13) is in the `test` group but not installed"
     return Nvrtc(libs[version])
 
 

@@ -1,17 +1,19 @@
 // Copyright © 2026 mlx-cosine-decay authors.
 //
-// The CPU kernels. This file is compiled once per instruction set (CMake
-// defines COSINE_DECAY_ISA and the target flags); isa.cpp picks one at run
-// time. Three layers: the kernels on raw pointers (`decay_row` for any
-// steps, with or without a warmup, `generated_row` for consecutive ones;
-// `restarts_row` and `slope_row` for the rest of the family), `run_range`
-// walking the rows of an N-d job (each from its steps, or groups of rows that
-// share a curve from its shape), `dispatch` switching on dtypes once per call.
+// The CPU kernels. This file is compiled twice per instruction set (CMake
+// defines COSINE_DECAY_ISA, COSINE_DECAY_PART and the target flags); isa.cpp
+// picks the instruction set at run time. Three layers: the kernels on raw
+// pointers (`decay_row` for any steps, with or without a warmup,
+// `generated_row` for consecutive ones; `restarts_row` and `slope_row` for the
+// rest of the family), `run_range` walking the rows of an N-d job (each from
+// its steps, or groups of rows that share a curve from its shape), `dispatch`
+// switching on dtypes once per call.
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -24,6 +26,14 @@
 
 #ifndef COSINE_DECAY_ISA
 #error "COSINE_DECAY_ISA must name the instruction set this file is built for"
+#endif
+// Each instruction set's kernels are compiled in two parts, one file each, so
+// that a build compiles more, smaller files side by side: part 0 has
+// `dispatch` and the kernels of half the step types (`part_of`), part 1
+// those of the others (`dispatch_part1`).
+#if !defined(COSINE_DECAY_PART) || \
+    (COSINE_DECAY_PART != 0 && COSINE_DECAY_PART != 1)
+#error "COSINE_DECAY_PART must be 0 or 1: which half of the kernels to build"
 #endif
 
 namespace mlx_cosine_decay::cpu::COSINE_DECAY_ISA {
@@ -745,7 +755,7 @@ void steps_row(
 // the steps nor decay_steps vary (a sweep: values() of a schedule with scalar
 // decay_steps, steps (N,) against parameters (K, 1), the `end` axis of an
 // (init, decay_steps, end) grid). 1 where no two rows share.
-int64_t rows_sharing_curve(const Job& job) {
+inline int64_t rows_sharing_curve(const Job& job) {
   int64_t group = 1;
   for (int ax = static_cast<int>(job.shape.size()) - 2; ax >= 0; --ax) {
     if (job.strides[Operand::Step][ax] != 0 ||
@@ -885,14 +895,48 @@ void dispatch_out(const Job& job, int64_t begin, int64_t end) {
       });
 }
 
+// Which part of the build compiles the kernels of a step type: about half
+// the compile time each (measured: the integer types of 2 bytes and more and
+// the generated steps, against the floating and the 1-byte types).
+template <typename In>
+constexpr int part_of() {
+  return std::is_integral_v<In> && sizeof(In) > 1 ? 0 : 1;
+}
+
+// Each part's step types, from MLX's dispatch helper; part 0's `dispatch`
+// hands part 1's types to `dispatch_part1`.
+void dispatch_part1(const Job& job, int64_t begin, int64_t end);
+
+template <typename Other>
+void dispatch_part(
+    const Job& job,
+    int64_t begin,
+    int64_t end,
+    Other other_part) {
+  mlx::core::dispatch_real_types(
+      job.step_type, "[cosine_decay] step", [&](auto step) {
+        using In = MLX_GET_TYPE(step);
+        if constexpr (part_of<In>() == COSINE_DECAY_PART) {
+          dispatch_out<In>(job, begin, end);
+        } else {
+          other_part(job, begin, end);
+        }
+      });
+}
+
+#if COSINE_DECAY_PART == 0
 void dispatch(const Job& job, int64_t begin, int64_t end) {
   if (!job.data[Operand::Step]) {
     return dispatch_out<GeneratedSteps>(job, begin, end);
   }
-  mlx::core::dispatch_real_types(
-      job.step_type, "[cosine_decay] step", [&](auto step) {
-        dispatch_out<MLX_GET_TYPE(step)>(job, begin, end);
-      });
+  dispatch_part(job, begin, end, dispatch_part1);
 }
+#else
+void dispatch_part1(const Job& job, int64_t begin, int64_t end) {
+  dispatch_part(job, begin, end, [](const Job&, int64_t, int64_t) {
+    throw std::logic_error("[cosine_decay] a step type of part 0 in part 1");
+  });
+}
+#endif
 
 } // namespace mlx_cosine_decay::cpu::COSINE_DECAY_ISA
