@@ -224,6 +224,22 @@ def test_restart_values_do_not_depend_on_the_order_of_the_steps(dtype):
     assert np.array_equal(in_order[perm], shuffled)
 
 
+def test_restart_nan_and_signed_zero_steps_inside_a_block():
+    """A NaN step is NaN and -0 is step 0, also where the rest of their block
+    lies in one period (the block pass) and where the block crosses one."""
+    s = np.arange(0, 3000, dtype=np.float64)
+    s[[5, 1500, 2047]] = np.nan
+    s[[0, 1024]] = -0.0
+    sched = mcd.cosine_decay_restarts(INIT, 2000, END, t_mul=2.0, m_mul=0.5)
+    got = sched(mx.array(s).astype(mx.float64))
+    assert got.dtype == mx.float64
+    got = to_numpy(got)
+    t = restarts_truth(np.nan_to_num(s, nan=0.0), INIT, 2000, END, 2.0, 0.5)
+    nan = np.isnan(s)
+    assert np.all(np.isnan(got[nan]))
+    assert np.all(ulp_error(got[~nan], t[~nan], mx.float64) <= 8)
+
+
 def test_restarts_below_zero_take_step_zero_and_shrinking_periods_end_in_nan():
     sched = mcd.cosine_decay_restarts(INIT, 10, END, t_mul=0.5)  # S_inf = 20
     got = to_numpy(sched(mx.array([-5, -1, 0, 19, 20, 25])))

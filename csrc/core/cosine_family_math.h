@@ -336,12 +336,16 @@ COSINE_DECAY_INLINE AfterWarmup<R> after_warmup(In s, R w, R w_plus_d) {
 
 // ---------------------------------------------------------------- exponent
 
-// The decay fraction d in [0, 1] from the curve's shape t (`shape_params`,
-// -sin^2 near step 0, +sin^2 near D): 1 - sin^2 near 0 (>= 1/2, rounded
-// once), sin^2 itself near D (full relative accuracy, which d ** p keeps).
-template <typename T>
-COSINE_DECAY_INLINE T fraction_from_shape(T t) {
-  return sign_bit(t) ? T(1) + t : t;
+// The parameters whose decay is the fraction d = cos^2(pi m / 2D) in [0, 1]
+// itself (init 1, end 0): decay_at gives 1 - sin^2 near step 0 (rounded
+// once, >= 1/2) and sin^2 near D (full relative accuracy, which d ** p
+// keeps).
+template <typename R, typename T>
+COSINE_DECAY_INLINE Params<R, T> fraction_params(Params<R, T> p) {
+  p.init = T(1);
+  p.end = T(0);
+  p.range = T(1);
+  return p;
 }
 
 // The common exponents, multiples of 1/2 up to 8 (2, 3, 0.5, 1.5, ...),
@@ -426,10 +430,11 @@ COSINE_DECAY_INLINE T powered(T d, T p, T init, T end) {
 
 // The decay with exponent p at a magnitude m in [0, D] (as decay_at takes
 // it): d from the curve's shape, then `powered`. Rows of one curve share
-// the shape's parameters; the compilers hoist shape_params out of loops.
+// the fraction's parameters; the compilers hoist fraction_params out of
+// loops.
 template <bool Wide, typename R, typename T>
 COSINE_DECAY_INLINE T powered_decay_at(R m, Params<R, T> p, T exponent) {
-  T d = fraction_from_shape(decay_at<Wide>(m, shape_params(p)));
+  T d = decay_at<Wide>(m, fraction_params(p));
   return powered(d, exponent, p.init, p.end);
 }
 

@@ -131,8 +131,7 @@ struct PoweredDecay {
     return math::powered_decay_at<Wide>(m, p, exponent);
   }
   double fraction(R m) const {
-    return math::fraction_from_shape(
-        math::decay_at<Wide>(m, math::shape_params(p)));
+    return math::decay_at<Wide>(m, math::fraction_params(p));
   }
   void power(double* __restrict d, int64_t m) const {
     double e = exponent;
@@ -202,8 +201,7 @@ template <bool Wide, typename R, typename T>
 struct SquaredDecay {
   math::Params<R, T> p;
   T operator()(R m) const {
-    double d = math::fraction_from_shape(
-        math::decay_at<Wide>(m, math::shape_params(p)));
+    double d = math::decay_at<Wide>(m, math::fraction_params(p));
     return math::powered_value(static_cast<T>(d * d), p.init, p.end);
   }
 };
@@ -411,11 +409,11 @@ math::Params<R, Compute<Result>> params_of(const Curve& c) {
 
 // Warm restarts in double, in blocks as `decay_row`: one branch-free pass
 // computes every step of the block in the period of the step before it (the
-// common case: consecutive steps), and finds whether all of them lie in it;
-// if not, the block is computed again per step, each in its own period
-// (math::restart_period, reused while the steps stay in it). A step's period
-// is the same whichever way it is found (the boundaries are one function of
-// the index, never decreasing), and so are its value's bits.
+// common case: consecutive steps), and finds the block's lowest and highest
+// steps; unless both lie in it, the block is computed again per step, each in
+// its own period (math::restart_period, reused while the steps stay in it). A
+// step's period is the same whichever way it is found (the boundaries are one
+// function of the index, never decreasing), and so are its value's bits.
 template <bool Wide, typename Out, typename Src>
 void restarts_row(
     Src src,
@@ -427,15 +425,24 @@ void restarts_row(
   math::Period<double> period = math::no_period<double>();
   for (int64_t i0 = 0; i0 < n; i0 += block) {
     int64_t m = std::min(block, n - i0);
-    int inside = 1;
+    // The lowest and highest step as the bits of non-negative doubles, which
+    // order as their values (integer min and max vectorize; floating ones do
+    // not); a NaN step is the highest, and sends the block to the per-step
+    // pass.
+    int64_t lowest = std::numeric_limits<int64_t>::max();
+    int64_t highest = 0;
     for (int64_t i = 0; i < m; ++i) {
       double s = static_cast<double>(widen(src[i0 + i]));
-      s = s < 0 ? 0.0 : s; // step 0's value; NaN stays NaN
+      s = s <= 0 ? 0.0 : s; // step 0's value (and +0 for -0); NaN stays NaN
       steps[i] = s;
-      inside &= period.start <= s && s < period.next; // NaN: not inside
+      auto bits = static_cast<int64_t>(math::bits_of(s));
+      lowest = std::min(lowest, bits);
+      highest = std::max(highest, bits);
       out[i0 + i] = static_cast<Out>(math::restart_value<Wide>(s, period, r));
     }
-    if (!inside) {
+    double low = math::double_of_bits(static_cast<uint64_t>(lowest));
+    double high = math::double_of_bits(static_cast<uint64_t>(highest));
+    if (!(period.start <= low && high < period.next)) {
       for (int64_t i = 0; i < m; ++i) {
         double s = steps[i];
         if (!(period.start <= s && s < period.next)) {

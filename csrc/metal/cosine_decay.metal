@@ -205,8 +205,8 @@ warmup_value_at(S s, math::Params<R, float> p, core::FamilyParams<float> f) {
   if (f.exponent == 1.0f) {
     return math::decay_at<false>(m, p);
   }
-  float t = math::decay_at<false>(m, math::shape_params(p));
-  return math::powered(math::fraction_from_shape(t), f.exponent, p.init, p.end);
+  float d = math::decay_at<false>(m, math::fraction_params(p));
+  return math::powered(d, f.exponent, p.init, p.end);
 }
 
 // The family at one widened step: warm restarts in float; warmup + decay with
