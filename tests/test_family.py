@@ -225,11 +225,12 @@ def test_restart_values_do_not_depend_on_the_order_of_the_steps(dtype):
 
 
 def test_restart_nan_and_signed_zero_steps_inside_a_block():
-    """A NaN step is NaN and -0 is step 0, also where the rest of their block
-    lies in one period (the block pass) and where the block crosses one."""
+    """-0 is step 0, in a block that lies in one period (the block pass: steps
+    0-1023 of the first period, 2000 steps long) and in one that crosses a
+    boundary; a NaN step is NaN (its block takes the per-step pass)."""
     s = np.arange(0, 3000, dtype=np.float64)
-    s[[5, 1500, 2047]] = np.nan
-    s[[0, 1024]] = -0.0
+    s[[1500, 2047, 2900]] = np.nan
+    s[[0, 700, 1024]] = -0.0
     sched = mcd.cosine_decay_restarts(INIT, 2000, END, t_mul=2.0, m_mul=0.5)
     got = sched(mx.array(s).astype(mx.float64))
     assert got.dtype == mx.float64

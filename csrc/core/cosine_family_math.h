@@ -366,15 +366,20 @@ COSINE_DECAY_INLINE int32_t halves_of(T p) {
 // below (n - 1) ulp of the compute type (a squaring doubles the error of what
 // it squares, a product by d adds one rounding), the size of d^n's own
 // sensitivity to the rounding of d (n ulp).
+COSINE_DECAY_INLINE int32_t highest_bit(int32_t n) { // n >= 1
+  int32_t top = 0;
+  while ((n >> (top + 1)) != 0) {
+    ++top;
+  }
+  return top;
+}
+
 template <typename T>
 COSINE_DECAY_INLINE T power_by_integer(T d, int32_t n) {
   if (n == 0) {
     return T(1);
   }
-  int32_t top = 0; // n's highest set bit
-  while ((n >> (top + 1)) != 0) {
-    ++top;
-  }
+  int32_t top = highest_bit(n);
   T r = d;
   for (int32_t bit = top - 1; bit >= 0; --bit) {
     r = r * r;

@@ -152,10 +152,7 @@ struct PoweredDecay {
       }
       return;
     }
-    int32_t top = 0;
-    while ((n >> (top + 1)) != 0) {
-      ++top;
-    }
+    int32_t top = math::highest_bit(n);
     // A copy of d where the products or the root read it after a squaring
     // (n with two set bits or more, or n > 1 and a half).
     bool keep = (n & (n - 1)) != 0 || (half && n > 1);
