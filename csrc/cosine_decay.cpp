@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cpu/eval_now.h"
 #include "cuda/backend.h"
 #include "mlx/backend/metal/metal.h"
 #include "mlx/memory.h"
@@ -192,6 +193,17 @@ mx::array make_node(
       state.dtype,
       std::make_shared<CosineDecay>(stream, state),
       std::move(inputs));
+}
+
+// One step that is already evaluated and not traced, on a CPU stream, as an
+// optimizer's `step` between eager updates: its value is computed now, on
+// this thread, by the same kernel. Evaluating a one-element node through
+// MLX's CPU stream costs a round trip between threads (tens of us on some
+// machines, many times the kernel). A traced step (grad, vmap, compile,
+// export) or one still to be computed builds the node as any other.
+bool one_known_step(const mx::array& step, const mx::Stream& stream) {
+  return stream.device == mx::Device::cpu && step.size() == 1 &&
+      !step.is_tracer() && step.is_available();
 }
 
 // The scalars of nodes whose parameters are arrays: not read.
@@ -379,7 +391,7 @@ mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
   auto stream = resolve_stream(s, family_);
   auto decay = decay_dtype(step);
   if (auto* d = std::get_if<int64_t>(&decay_steps_)) {
-    return make_node(
+    auto node = make_node(
         {StepSource::Array,
          ParamSource::Scalar,
          scalars(init_, *d, end_, decay),
@@ -389,6 +401,10 @@ mx::array Schedule::operator()(const mx::array& step, mx::StreamOrDevice s)
          family_},
         {step},
         stream);
+    if (one_known_step(step, stream)) {
+      cpu::evaluate_now(node);
+    }
+    return node;
   }
   auto dtype = result_dtype(decay, init_, end_);
   return array_params_node(

@@ -158,6 +158,63 @@ def test_schedule_is_lazy_until_evaluated(tmp_path):
     assert y[999].item() == pytest.approx(truth([999], 0.1, 1000)[0], rel=1e-5)
 
 
+ONE_STEP_SCHEDULES = {
+    "plain": lambda: mcd.cosine_decay(0.1, 1000, 0.01),
+    "warmup ** 1.7": lambda: mcd.cosine_decay(0.1, 1000, 0.01, warmup_steps=300, exponent=1.7),
+    "restarts": lambda: mcd.cosine_decay_restarts(0.1, 100, 0.01, t_mul=1.5, m_mul=0.9),
+}
+ONE_STEP_DTYPES = [mx.bool_, mx.uint8, mx.int32, mx.uint64, mx.float16, mx.bfloat16, mx.float32]
+
+
+@pytest.mark.parametrize("name", ONE_STEP_SCHEDULES)
+@pytest.mark.parametrize("dtype", ONE_STEP_DTYPES, ids=str)
+def test_one_evaluated_step_is_computed_at_once_as_the_node_computes_it(tmp_path, name, dtype):
+    """An optimizer's step between eager updates: the value is there without
+    an evaluation (no node left), bit for bit what a node gives."""
+    sched = ONE_STEP_SCHEDULES[name]()
+    for value in (0, 1, 37, 250, 301, 999, 1500, 123_456):
+        step = mx.array(value).astype(dtype)
+        mx.eval(step)
+        got = sched(step)
+        path = tmp_path / "one.dot"
+        mx.export_to_dot(str(path), got)
+        assert _primitives(path.read_text()) == []
+        # The same step as an unevaluated input, and inside a longer array.
+        lazy = sched(mx.stop_gradient(step))
+        mx.export_to_dot(str(path), lazy)
+        assert sorted(_primitives(path.read_text())) == ["CosineDecay", "StopGradient"]
+        many = sched(mx.concatenate([step[None]] * 40))
+        assert got.dtype == lazy.dtype == many.dtype and got.shape == ()
+        want = to_numpy(many)
+        np.testing.assert_array_equal(np.full(40, to_numpy(got)), want)
+        np.testing.assert_array_equal(to_numpy(lazy), want[0])
+    with_shape = sched(mx.array([[250]], dtype=dtype))
+    assert with_shape.shape == (1, 1) and with_shape.item() == sched(mx.array(250, dtype)).item()
+
+
+def test_one_traced_step_still_builds_the_node():
+    """grad, vmap and compile see the node: a known step is not a constant
+    to them."""
+    sched = ONE_STEP_SCHEDULES["warmup ** 1.7"]()
+    step = mx.array(450.0)
+    mx.eval(step)
+    h = 1e-2
+    slope = (sched(mx.array(450.0 + h, mx.float64)) - sched(mx.array(450.0 - h, mx.float64))) / (2 * h)
+    g = mx.grad(sched)(step)
+    assert g.item() != 0 and g.item() == pytest.approx(slope.item(), rel=1e-4)
+    assert mx.vmap(mx.grad(sched))(step[None]).item() == g.item()
+    calls = []
+
+    def traced(s):
+        calls.append(1)
+        return sched(s)
+
+    compiled = mx.compile(traced)
+    assert compiled(step).item() == sched(step).item()
+    assert compiled(mx.array(451.0)).item() == sched(mx.array(451.0)).item()
+    assert len(calls) == 1
+
+
 def test_every_cpu_stream_gives_the_same_values():
     x = mx.arange(-50, 2000, dtype=mx.int32)
     sched = mcd.cosine_decay(0.1, 1000, 0.01)

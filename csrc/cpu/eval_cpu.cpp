@@ -16,6 +16,7 @@
 #endif
 
 #include "common/eval.h"
+#include "cpu/eval_now.h"
 #include "cpu/job.h"
 #include "cpu/thread_pool.h"
 #include "mlx/allocator.h"
@@ -92,38 +93,52 @@ const char* cpu_isa() {
   return cpu::isa_name();
 }
 
-void CosineDecay::eval_cpu(
+namespace {
+
+// The job of a node on its inputs, with `out` allocated (donating the step
+// buffer where MLX's rules allow).
+cpu::Job describe(
+    const CosineDecay& node,
     const std::vector<mx::array>& inputs,
     mx::array& out) {
-  auto in = input_index();
-  bool generated = state_.steps == StepSource::Generated;
+  auto in = node.input_index();
+  const auto& state = node.state();
+  bool generated = state.steps == StepSource::Generated;
   cpu::Job job{};
   job.step_type = generated ? mx::int64 : inputs[in[Operand::Step]].dtype();
   job.out_type = out.dtype();
-  job.scalars = state_.scalars;
-  job.start = state_.start;
-  job.family = state_.family;
+  job.scalars = state.scalars;
+  job.start = state.start;
+  job.family = state.family;
 
-  auto* elementwise = common::elementwise_step(*this, inputs);
+  auto* elementwise = common::elementwise_step(node, inputs);
   job.size = common::set_output_data(elementwise, out, fresh_buffer);
   if (elementwise) { // one row over the step buffer
     job.shape = {static_cast<int64_t>(job.size)};
     job.strides[Operand::Step] = {1};
   } else {
-    auto layout = common::operand_layout(*this, inputs, out, /* merge */ true);
+    auto layout = common::operand_layout(node, inputs, out, /* merge */ true);
     job.shape = std::move(layout.shape);
     for (int k = 0; k < Operand::Count; ++k) {
       job.strides[k] = std::move(layout.strides[k]);
     }
   }
-  if (job.size == 0) {
-    return;
-  }
   for (int k = 0; k < Operand::Count; ++k) {
     job.data[k] = in.has(k) ? inputs[in[k]].data<void>() : nullptr;
   }
   job.out = out.data<void>();
+  return job;
+}
 
+} // namespace
+
+void CosineDecay::eval_cpu(
+    const std::vector<mx::array>& inputs,
+    mx::array& out) {
+  auto job = describe(*this, inputs, out);
+  if (job.size == 0) {
+    return;
+  }
   auto& encoder = mx::cpu::get_command_encoder(stream());
   for (auto& a : inputs) {
     encoder.set_input_array(a);
@@ -145,6 +160,16 @@ void CosineDecay::eval_cpu(
       kernel(job, begin, std::min(job.size, begin + chunk));
     });
   });
+}
+
+void cpu::evaluate_now(mx::array& node) {
+  auto& primitive = static_cast<CosineDecay&>(node.primitive());
+  auto job = describe(primitive, node.inputs(), node);
+  if (job.size > 0) {
+    cpu::range_kernel()(job, 0, job.size);
+  }
+  node.detach();
+  node.set_status(mx::array::Status::available);
 }
 
 } // namespace mlx_cosine_decay

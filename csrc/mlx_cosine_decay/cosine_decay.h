@@ -175,6 +175,12 @@ class Schedule {
         std::move(init), std::move(first_decay_steps), std::move(end), options);
   }
 
+  /**
+   * The schedule at `step`, a lazy node; except for one step that is
+   * already evaluated and not traced, with numbers for the parameters, on a
+   * CPU stream (an optimizer's step between eager updates): that value is
+   * computed at once by the node's kernel and returned as a constant.
+   */
   mx::array operator()(const mx::array& step, mx::StreamOrDevice s = {}) const;
   mx::array
   values(int64_t num_steps, int64_t start = 0, mx::StreamOrDevice s = {}) const;
