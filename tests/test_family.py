@@ -227,9 +227,12 @@ def test_restart_values_do_not_depend_on_the_order_of_the_steps(dtype):
 def test_restart_nan_and_signed_zero_steps_inside_a_block():
     """-0 is step 0, in a block that lies in one period (the block pass: steps
     0-1023 of the first period, 2000 steps long) and in one that crosses a
-    boundary; a NaN step is NaN (its block takes the per-step pass)."""
-    s = np.arange(0, 3000, dtype=np.float64)
-    s[[1500, 2047, 2900]] = np.nan
+    boundary; a NaN step is NaN in either pass (a NaN's distance is NaN: a
+    positive NaN leaves its block to the block pass, a negative one sends it
+    to the per-step pass)."""
+    s = np.arange(0, 4000, dtype=np.float64)
+    s[[500, 1500, 2047, 2900]] = np.nan
+    s[[3500]] = -np.nan
     s[[0, 700, 1024]] = -0.0
     sched = mcd.cosine_decay_restarts(INIT, 2000, END, t_mul=2.0, m_mul=0.5)
     got = sched(mx.array(s).astype(mx.float64))
@@ -239,6 +242,20 @@ def test_restart_nan_and_signed_zero_steps_inside_a_block():
     nan = np.isnan(s)
     assert np.all(np.isnan(got[nan]))
     assert np.all(ulp_error(got[~nan], t[~nan], mx.float64) <= 8)
+
+
+def test_restarts_over_a_donated_step_buffer():
+    """The output may be the step buffer itself (int32 -> float32): a block
+    that crosses a boundary is computed again from the steps as they were."""
+    sched = mcd.cosine_decay_restarts(INIT, 300, END, t_mul=1.5, m_mul=0.7)
+    n = 20_000
+    kept = mx.arange(n, dtype=mx.int32)
+    mx.eval(kept)
+    want = to_numpy(sched(kept))
+    donated = sched(mx.arange(n, dtype=mx.int32))  # the node holds the only reference
+    np.testing.assert_array_equal(to_numpy(donated), want)
+    t = restarts_truth(np.arange(n, dtype=np.float64), INIT, 300, END, 1.5, 0.7)
+    assert np.all(ulp_error(want, t, mx.float32) <= 0.502)
 
 
 def test_restarts_below_zero_take_step_zero_and_shrinking_periods_end_in_nan():

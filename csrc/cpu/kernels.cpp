@@ -406,9 +406,10 @@ math::Params<R, Compute<Result>> params_of(const Curve& c) {
 
 // Warm restarts in double, in blocks as `decay_row`: one branch-free pass
 // computes every step of the block in the period of the step before it (the
-// common case: consecutive steps), and finds the block's lowest and highest
-// steps; unless both lie in it, the block is computed again per step, each in
-// its own period (math::restart_period, reused while the steps stay in it). A
+// common case: consecutive steps) and keeps the least distance to that
+// period's ends; unless it is positive, some step lies outside the period (or
+// on its first step), and the block is computed again per step, each in its
+// own period (math::restart_period, reused while the steps stay in it). A
 // step's period is the same whichever way it is found (the boundaries are one
 // function of the index, never decreasing), and so are its value's bits.
 template <bool Wide, typename Out, typename Src>
@@ -418,28 +419,25 @@ void restarts_row(
     int64_t n,
     math::Restarts<double> r) {
   constexpr int64_t block = block_size;
+  // The block's steps, kept: `out` may be the step buffer (donated).
   double steps[block];
   math::Period<double> period = math::no_period<double>();
   for (int64_t i0 = 0; i0 < n; i0 += block) {
     int64_t m = std::min(block, n - i0);
-    // The lowest and highest step as the bits of non-negative doubles, which
-    // order as their values (integer min and max vectorize; floating ones do
-    // not); a NaN step is the highest, and sends the block to the per-step
-    // pass.
-    int64_t lowest = std::numeric_limits<int64_t>::max();
-    int64_t highest = 0;
+    // The distance's bits as an integer (integer min vectorizes; a floating
+    // one does not): negative where a step lies before the period's first
+    // step or at or after the next one's, 0 on its first step. A NaN step's
+    // distance is NaN, and so is its value, either way.
+    int64_t nearest = std::numeric_limits<int64_t>::max();
     for (int64_t i = 0; i < m; ++i) {
       double s = static_cast<double>(widen(src[i0 + i]));
       s = s <= 0 ? 0.0 : s; // step 0's value (and +0 for -0); NaN stays NaN
       steps[i] = s;
-      auto bits = static_cast<int64_t>(math::bits_of(s));
-      lowest = std::min(lowest, bits);
-      highest = std::max(highest, bits);
+      double q = math::nonnegative_min(s - period.start, period.next - s);
+      nearest = std::min(nearest, static_cast<int64_t>(math::bits_of(q)));
       out[i0 + i] = static_cast<Out>(math::restart_value<Wide>(s, period, r));
     }
-    double low = math::double_of_bits(static_cast<uint64_t>(lowest));
-    double high = math::double_of_bits(static_cast<uint64_t>(highest));
-    if (!(period.start <= low && high < period.next)) {
+    if (nearest <= 0) {
       for (int64_t i = 0; i < m; ++i) {
         double s = steps[i];
         if (!(period.start <= s && s < period.next)) {
