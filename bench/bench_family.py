@@ -81,7 +81,7 @@ def paired_ratio(times, a, b):
     """The median over rounds of b's time over a's in the same round: each
     ratio compares neighbours in time, so the machine's slower and faster
     spells cancel."""
-    return statistics.median(y / x for x, y in zip(times[a], times[b]))
+    return statistics.median(y / x for x, y in zip(times[a], times[b], strict=True))
 
 
 def bench_one_lr(rounds):
@@ -101,7 +101,8 @@ def bench_one_lr(rounds):
     print("\n(a) one warmup + cosine learning rate (0-d uint64 step)\n")
     print("| | us / call | ours / MLX | target |")
     print("|---|---:|---:|---:|")
-    print(f"| a trivial MLX evaluation, `mx.eval(a + 1)` | {t['a trivial MLX evaluation'] * 1e6:.1f} | | |")
+    floor = t["a trivial MLX evaluation"]
+    print(f"| a trivial MLX evaluation, `mx.eval(a + 1)` | {floor * 1e6:.1f} | | |")
     for mode, target in (("eager", "<= 0.5x"), ("mx.compile", "<= 1.0x")):
         a, b = t[f"MLX join_schedules, {mode}"], t[f"ours, {mode}"]
         print(f"| MLX join_schedules, {mode} | {a * 1e6:.1f} | | |")

@@ -199,7 +199,9 @@ def test_one_traced_step_still_builds_the_node():
     step = mx.array(450.0)
     mx.eval(step)
     h = 1e-2
-    slope = (sched(mx.array(450.0 + h, mx.float64)) - sched(mx.array(450.0 - h, mx.float64))) / (2 * h)
+    slope = (sched(mx.array(450.0 + h, mx.float64)) - sched(mx.array(450.0 - h, mx.float64))) / (
+        2 * h
+    )
     g = mx.grad(sched)(step)
     assert g.item() != 0 and g.item() == pytest.approx(slope.item(), rel=1e-4)
     assert mx.vmap(mx.grad(sched))(step[None]).item() == g.item()

@@ -147,7 +147,12 @@ class CosineDecaySchedule:
 
     def __call__(self, step: mx.array | float, stream: StreamOrDevice = None) -> mx.array:
         """The schedule at ``step``: an ``mx.array`` of any real dtype, shape
-        and layout, or a Python number."""
+        and layout, or a Python number.
+
+        A lazy ``CosineDecay`` node; except that one step which is already
+        evaluated and not traced (an optimizer's step between eager updates),
+        with number parameters and on a CPU stream, is computed at once by the
+        node's kernel and returned as a constant array."""
         if not isinstance(step, mx.array):
             step = mx.array(step)
         return self._impl(step, stream=stream)
