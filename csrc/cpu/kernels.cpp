@@ -44,14 +44,14 @@ using cosine_decay_core::Output;
 using mlx::core::bfloat16_t;
 using mlx::core::float16_t;
 
-// Where a row's steps come from: memory (contiguous or strided) or the
-// arithmetic sequence start, start + stride, ... (no step array at all).
-template <typename In, bool Contiguous>
+// Where a row's steps come from: contiguous memory (strided steps are
+// gathered into it, see steps_row) or the arithmetic sequence start,
+// start + stride, ... (no step array at all).
+template <typename In>
 struct Loaded {
   const In* ptr;
-  int64_t stride;
   In operator[](int64_t i) const {
-    return ptr[Contiguous ? i : i * stride];
+    return ptr[i];
   }
 };
 
@@ -745,9 +745,20 @@ void steps_row(
     auto* s = static_cast<const In*>(job.data[Operand::Step]) +
         rows.offset(Operand::Step, col);
     if (step_stride == 1) {
-      row<In, Result>(Loaded<In, true>{s, 1}, out, n, c);
-    } else {
-      row<In, Result>(Loaded<In, false>{s, step_stride}, out, n, c);
+      row<In, Result>(Loaded<In>{s}, out, n, c);
+      return;
+    }
+    // Strided steps (a transposed or broadcast step array) are gathered into
+    // contiguous blocks, so that every kernel is built for contiguous steps
+    // only: half the instantiations, and of the compile time. A value does
+    // not depend on how its row is split.
+    In gathered[block_size];
+    for (int64_t j = 0; j < n; j += block_size) {
+      int64_t m = std::min(block_size, n - j);
+      for (int64_t i = 0; i < m; ++i) {
+        gathered[i] = s[(j + i) * step_stride];
+      }
+      row<In, Result>(Loaded<In>{gathered}, out + j, m, c);
     }
   }
 }
