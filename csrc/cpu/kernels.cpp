@@ -426,8 +426,9 @@ void restarts_row(
     int64_t m = std::min(block, n - i0);
     // The distance's bits as an integer (integer min vectorizes; a floating
     // one does not): negative where a step lies before the period's first
-    // step or at or after the next one's, 0 on its first step. A NaN step's
-    // distance is NaN, and so is its value, either way.
+    // step or at or after the next one's (a negative argument of
+    // nonnegative_min gives a negative result), 0 on its first step. A NaN
+    // step's distance is NaN, and so is its value, either way.
     int64_t nearest = std::numeric_limits<int64_t>::max();
     for (int64_t i = 0; i < m; ++i) {
       double s = static_cast<double>(widen(src[i0 + i]));
